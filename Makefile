@@ -1,0 +1,53 @@
+# layerserve — every target sets itself up from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+RUN_DIR ?= .run
+
+.PHONY: help venv run test unit lint types imports format bench build layer-size clean
+
+help:
+	@echo "make run    - build an example model, package it, serve it locally on $(HOST):$(PORT)"
+	@echo "make test   - lint, type-check and run the whole test suite"
+	@echo "make lint   - ruff, mypy and the import contracts only"
+	@echo "make bench  - run the benchmarks (results: bench/README.md)"
+	@echo "make build  - sam build (no Docker) and report the runtime layer size"
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/layerserve example --out $(RUN_DIR)
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT)
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --durations=15
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+build: $(STAMP)
+	bash infra/build.sh
+
+clean:
+	rm -rf $(VENV) $(RUN_DIR) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""The one place where layerserve errors become HTTP responses.
+
+Bodies follow the Open Inference Protocol error shape: ``{"error": "<message>"}``.
+A lookup walks the exception's MRO, so subclasses inherit their parent's status.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from layerserve.domain import errors
+
+STATUS: Final[dict[type[errors.LayerserveError], int]] = {
+    errors.InvalidInputError: 400,
+    errors.PayloadTooLargeError: 413,
+    errors.AccessDeniedError: 403,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.ClientError: 400,
+    errors.ModelNotReadyError: 503,
+    errors.ServiceUnavailableError: 503,
+    errors.ArtifactIntegrityError: 500,
+    errors.InvalidModelError: 500,
+    errors.InferenceFailedError: 500,
+    errors.LayerserveError: 500,
+}
+
+
+def status_for(exc: errors.LayerserveError) -> int:
+    """HTTP status for an error: the first class in its MRO that has an entry."""
+    for cls in type(exc).__mro__:
+        status = STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
+def error_body(message: str, **extra: object) -> bytes:
+    return orjson.dumps({"error": message, **extra})
+
+
+def error_response(status: int, message: str, **extra: object) -> Response:
+    return Response(error_body(message, **extra), status_code=status, media_type="application/json")
+
+
+def _details(exc: errors.LayerserveError) -> dict[str, object]:
+    details = getattr(exc, "details", None)
+    return dict(details) if isinstance(details, dict) else {}
+
+
+async def _on_layerserve_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.LayerserveError)
+    return error_response(status_for(exc), exc.message, **_details(exc))
+
+
+async def _on_http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return error_response(400, f"invalid request: {where}: {first.get('msg', 'invalid')}")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every layerserve error, routing error and validation error to a JSON body."""
+    app.add_exception_handler(errors.LayerserveError, _on_layerserve_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -1,0 +1,109 @@
+"""The manifest that travels with every packaged model version.
+
+``layerserve package`` writes it next to ``model.onnx.zst``; the runtime and the
+registry read it. It is the single description of a version's bytes and signature.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MANIFEST_FILE = "manifest.json"
+ARTIFACT_FILE = "model.onnx.zst"
+FORMAT_VERSION = 1
+
+Dim = int | str | None
+"""A tensor dimension: a fixed size, a symbolic name (dynamic), or unknown."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TensorSpec(_Frozen):
+    """One graph input or output: name, V2 datatype and shape (dynamic dims kept)."""
+
+    name: str
+    datatype: str
+    shape: tuple[Dim, ...]
+
+
+class Signature(_Frozen):
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    def input(self, name: str) -> TensorSpec | None:
+        return next((spec for spec in self.inputs if spec.name == name), None)
+
+    def output(self, name: str) -> TensorSpec | None:
+        return next((spec for spec in self.outputs if spec.name == name), None)
+
+
+class OnnxInfo(_Frozen):
+    """Facts about the uncompressed ONNX bytes."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    ir_version: int
+    opsets: dict[str, int]
+    producer_name: str = ""
+    producer_version: str = ""
+
+
+class ArtifactInfo(_Frozen):
+    """Facts about the compressed file that ships in the layer or in S3."""
+
+    file: str = ARTIFACT_FILE
+    compression: Literal["zstd"] = "zstd"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class PackagingOptions(_Frozen):
+    optimize: bool = False
+    quantize: Literal["none", "int8"] = "none"
+    zstd_level: int = 3
+
+
+class QuantizationReport(_Frozen):
+    """How closely the quantised model agreed with the original on sample inputs."""
+
+    samples: int
+    min_cosine_similarity: float
+    max_abs_error: float
+    cosine_threshold: float
+    max_abs_error_threshold: float | None = None
+
+
+class OutputBaseline(_Frozen):
+    """Summary of one output over the packaging samples (reference for drift)."""
+
+    name: str
+    mean: float
+    std: float
+    min: float
+    max: float
+    quantiles: dict[str, float] = Field(default_factory=dict)
+
+
+class Manifest(_Frozen):
+    format_version: int = FORMAT_VERSION
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+    onnx: OnnxInfo
+    artifact: ArtifactInfo
+    signature: Signature
+    packaging: PackagingOptions = PackagingOptions()
+    quantization: QuantizationReport | None = None
+    baseline: tuple[OutputBaseline, ...] = ()
+    created_at: datetime
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Manifest:
+        return cls.model_validate_json(raw)

@@ -1,0 +1,129 @@
+"""Tiny ONNX models built in-process for tests (no files committed, nothing downloaded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+Dims = Sequence[int | str | None]
+
+ELEM = {
+    "BOOL": TensorProto.BOOL,
+    "INT8": TensorProto.INT8,
+    "INT16": TensorProto.INT16,
+    "INT32": TensorProto.INT32,
+    "INT64": TensorProto.INT64,
+    "UINT8": TensorProto.UINT8,
+    "UINT16": TensorProto.UINT16,
+    "UINT32": TensorProto.UINT32,
+    "UINT64": TensorProto.UINT64,
+    "FP16": TensorProto.FLOAT16,
+    "FP32": TensorProto.FLOAT,
+    "FP64": TensorProto.DOUBLE,
+    "BYTES": TensorProto.STRING,
+}
+
+
+def _finish(graph: onnx.GraphProto, opset: int = OPSET) -> onnx.ModelProto:
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", opset)],
+        producer_name="layerserve-tests",
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def identity(datatype: str = "FP32", shape: Dims = ("batch", 4)) -> onnx.ModelProto:
+    """``y = x`` for any datatype: the cheapest possible model."""
+    x = helper.make_tensor_value_info("x", ELEM[datatype], list(shape))
+    y = helper.make_tensor_value_info("y", ELEM[datatype], list(shape))
+    return _finish(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "id", [x], [y]))
+
+
+def add_mul(features: int = 4) -> onnx.ModelProto:
+    """Two FP32 inputs, two outputs: ``sum = a + b`` and ``product = a * b``."""
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", features])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", features])
+    total = helper.make_tensor_value_info("sum", TensorProto.FLOAT, ["batch", features])
+    product = helper.make_tensor_value_info("product", TensorProto.FLOAT, ["batch", features])
+    nodes = [
+        helper.make_node("Add", ["a", "b"], ["sum"]),
+        helper.make_node("Mul", ["a", "b"], ["product"]),
+    ]
+    return _finish(helper.make_graph(nodes, "add_mul", [a, b], [total, product]))
+
+
+def mlp(features: int = 16, hidden: int = 32, outputs: int = 4, seed: int = 0) -> onnx.ModelProto:
+    """A two-layer perceptron with real weights: worth optimising and quantising."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(0, 0.2, (features, hidden)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, (hidden,)).astype(np.float32)
+    w2 = rng.normal(0, 0.2, (hidden, outputs)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, (outputs,)).astype(np.float32)
+    inits = [
+        numpy_helper.from_array(w1, "w1"),
+        numpy_helper.from_array(b1, "b1"),
+        numpy_helper.from_array(w2, "w2"),
+        numpy_helper.from_array(b2, "b2"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h0"]),
+        helper.make_node("Add", ["h0", "b1"], ["h1"]),
+        helper.make_node("Relu", ["h1"], ["h2"]),
+        helper.make_node("MatMul", ["h2", "w2"], ["o0"]),
+        helper.make_node("Add", ["o0", "b2"], ["scores"]),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", features])
+    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", outputs])
+    return _finish(helper.make_graph(nodes, "mlp", [x], [y], initializer=inits))
+
+
+def string_upper() -> onnx.ModelProto:
+    """BYTES in, BYTES out (``StringNormalizer`` upper-cases)."""
+    x = helper.make_tensor_value_info("text", TensorProto.STRING, ["n"])
+    y = helper.make_tensor_value_info("upper", TensorProto.STRING, ["n"])
+    node = helper.make_node(
+        "StringNormalizer", ["text"], ["upper"], case_change_action="UPPER", is_case_sensitive=1
+    )
+    return _finish(helper.make_graph([node], "upper", [x], [y]))
+
+
+def custom_op() -> onnx.ModelProto:
+    """A node from a non-standard domain, as a custom-op library would add."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    node = helper.make_node("Frobnicate", ["x"], ["y"], domain="com.example.custom")
+    graph = helper.make_graph([node], "custom", [x], [y])
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.example.custom", 1)],
+    )
+    model.ir_version = 8
+    return model
+
+
+def save(model: onnx.ModelProto, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(model, str(path))
+    return path
+
+
+def save_with_external_data(model: onnx.ModelProto, path: Path) -> Path:
+    """Save ``model`` with its initializers in a side file (refused by the packager)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=path.name + ".data",
+        size_threshold=0,
+    )
+    return path
