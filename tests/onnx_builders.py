@@ -85,14 +85,12 @@ def mlp(features: int = 16, hidden: int = 32, outputs: int = 4, seed: int = 0) -
     return _finish(helper.make_graph(nodes, "mlp", [x], [y], initializer=inits))
 
 
-def string_upper() -> onnx.ModelProto:
-    """BYTES in, BYTES out (``StringNormalizer`` upper-cases)."""
+def string_echo() -> onnx.ModelProto:
+    """BYTES in, BYTES out: ``doubled = text + text`` (``StringConcat``, opset 20)."""
     x = helper.make_tensor_value_info("text", TensorProto.STRING, ["n"])
-    y = helper.make_tensor_value_info("upper", TensorProto.STRING, ["n"])
-    node = helper.make_node(
-        "StringNormalizer", ["text"], ["upper"], case_change_action="UPPER", is_case_sensitive=1
-    )
-    return _finish(helper.make_graph([node], "upper", [x], [y]))
+    y = helper.make_tensor_value_info("doubled", TensorProto.STRING, ["n"])
+    node = helper.make_node("StringConcat", ["text", "text"], ["doubled"])
+    return _finish(helper.make_graph([node], "echo", [x], [y]), opset=20)
 
 
 def custom_op() -> onnx.ModelProto:
@@ -103,7 +101,10 @@ def custom_op() -> onnx.ModelProto:
     graph = helper.make_graph([node], "custom", [x], [y])
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.example.custom", 1)],
+        opset_imports=[
+            helper.make_opsetid("", OPSET),
+            helper.make_opsetid("com.example.custom", 1),
+        ],
     )
     model.ir_version = 8
     return model

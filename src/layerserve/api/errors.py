@@ -6,6 +6,7 @@ A lookup walks the exception's MRO, so subclasses inherit their parent's status.
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
 import orjson
@@ -29,6 +30,7 @@ STATUS: Final[dict[type[errors.LayerserveError], int]] = {
     errors.InvalidModelError: 500,
     errors.InferenceFailedError: 500,
     errors.LayerserveError: 500,
+    errors.ArtifactMismatchError: 422,
 }
 
 
@@ -71,8 +73,14 @@ async def _on_validation_error(_: Request, exc: Exception) -> Response:
     return error_response(400, f"invalid request: {where}: {first.get('msg', 'invalid')}")
 
 
+async def _on_unexpected(_: Request, exc: Exception) -> Response:
+    logging.getLogger("layerserve").exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal error")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every layerserve error, routing error and validation error to a JSON body."""
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(errors.LayerserveError, _on_layerserve_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -76,3 +76,26 @@ class InferenceFailedError(LayerserveError):
 
 class ServiceUnavailableError(LayerserveError):
     """A backing service (registry, storage) could not be reached."""
+
+
+# --- registry ---------------------------------------------------------------------------
+class RevisionConflictError(ConflictError):
+    """An alias changed since the caller read it; ``details`` carries the current revision."""
+
+    def __init__(self, message: str, current_revision: int) -> None:
+        super().__init__(message)
+        self.current_revision = current_revision
+        self.details = {"revision": current_revision}
+
+
+class IncompatibleSignatureError(ConflictError):
+    """The new target's inputs/outputs differ from what the alias serves now."""
+
+
+class ArtifactMismatchError(ArtifactIntegrityError):
+    """An artifact offered for registration does not match its manifest (caller's fault)."""
+
+
+# --- metrics ----------------------------------------------------------------------------
+class MetricRecordError(LayerserveError):
+    """A log line that claims to be a metric record but is not a valid one."""

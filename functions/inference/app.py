@@ -1,0 +1,5 @@
+"""Inference function entry point: the handler lives in the runtime layer's package."""
+
+from layerserve.lambdas.inference import handler
+
+__all__ = ["handler"]

@@ -1,0 +1,91 @@
+"""Verify a compressed artifact against its manifest and decompress it atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from layerserve.domain.errors import ArtifactIntegrityError
+from layerserve.domain.manifest import Manifest
+
+CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ArtifactUnpacker:
+    """Checks both digests and writes ``<scratch>/<name>/<version>/<onnx sha>.onnx``.
+
+    The decompressed file is named by its digest and written via a temporary file
+    and an atomic rename, so a crash mid-write never leaves a file that looks complete.
+    """
+
+    def __init__(self, scratch_dir: Path) -> None:
+        self._scratch = scratch_dir
+
+    def __call__(self, compressed: Path, manifest: Manifest) -> Path:
+        self._verify_compressed(compressed, manifest)
+        target = self._scratch / manifest.name / manifest.version / f"{manifest.onnx.sha256}.onnx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as out, compressed.open("rb") as source:
+                digest, size = _decompress(source, out, limit=manifest.onnx.size)
+            _check(manifest, "ONNX bytes", digest, manifest.onnx.sha256, size, manifest.onnx.size)
+            Path(partial).replace(target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        return target
+
+    @staticmethod
+    def _verify_compressed(compressed: Path, manifest: Manifest) -> None:
+        try:
+            size = compressed.stat().st_size
+        except OSError as exc:
+            raise ArtifactIntegrityError(f"artifact {compressed} is unreadable: {exc}") from exc
+        expected = manifest.artifact
+        _check(
+            manifest,
+            "compressed artifact",
+            sha256_file(compressed),
+            expected.sha256,
+            size,
+            expected.size,
+        )
+
+
+def _decompress(source: BinaryIO, out: BinaryIO, limit: int) -> tuple[str, int]:
+    """Stream-decompress, hashing as we go; stop early past ``limit`` bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    reader = zstandard.ZstdDecompressor().stream_reader(source)
+    try:
+        while chunk := reader.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                break
+            digest.update(chunk)
+            out.write(chunk)
+    except zstandard.ZstdError as exc:
+        raise ArtifactIntegrityError(f"artifact does not decompress: {exc}") from exc
+    return digest.hexdigest(), size
+
+
+def _check(manifest: Manifest, what: str, got: str, want: str, size: int, want_size: int) -> None:
+    if size != want_size or got != want:
+        raise ArtifactIntegrityError(
+            f"{what} of {manifest.name}/{manifest.version} does not match its manifest "
+            f"(sha256 {got[:12]}…, {size} bytes; expected {want[:12]}…, {want_size} bytes)"
+        )

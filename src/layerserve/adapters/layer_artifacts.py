@@ -1,0 +1,23 @@
+"""Artifacts that ship inside Lambda layers (or any local models root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from layerserve.domain.errors import ArtifactIntegrityError
+from layerserve.services.catalog import VersionRecord
+
+
+class LayerArtifacts:
+    """Resolves a record's relative location under the models root, refusing escapes."""
+
+    def __init__(self, models_root: Path) -> None:
+        self._root = models_root.resolve()
+
+    def fetch(self, record: VersionRecord) -> Path:
+        folder = (self._root / record.location).resolve()
+        if not folder.is_relative_to(self._root):
+            raise ArtifactIntegrityError(
+                f"artifact location '{record.location}' escapes the models root"
+            )
+        return folder / record.manifest.artifact.file

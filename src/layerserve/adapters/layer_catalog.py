@@ -1,0 +1,98 @@
+"""Static catalog: every version found under a models root (a Lambda layer mount).
+
+Layout: ``<root>/<name>/<version>/{manifest.json,model.onnx.zst}``. With no registry
+the highest version of each model is its default, like a static model repository.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from layerserve.domain.errors import InvalidModelError, ModelNotFoundError, VersionNotFoundError
+from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.versions import latest
+from layerserve.services.catalog import Resolution, VersionRecord
+
+
+class LayerCatalog:
+    """Scans the models root once; rescans on a miss so new local packages appear.
+
+    Rescans are rate-limited, so requests for unknown names cannot keep the disk busy.
+    """
+
+    def __init__(self, root: Path, rescan_interval_s: float = 1.0) -> None:
+        self._root = root
+        self._rescan_interval_s = rescan_interval_s
+        self._last_scan = 0.0
+        self._lock = threading.Lock()
+        self._records: dict[str, dict[str, VersionRecord]] = {}
+        self.problems: list[str] = []
+        self.rescan()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def rescan(self) -> None:
+        self._last_scan = time.monotonic()
+        records: dict[str, dict[str, VersionRecord]] = {}
+        problems: list[str] = []
+        for manifest_path in sorted(self._root.glob(f"*/*/{MANIFEST_FILE}")):
+            try:
+                record = _read_record(self._root, manifest_path)
+            except InvalidModelError as exc:
+                problems.append(exc.message)
+                continue
+            records.setdefault(record.model, {})[record.version] = record
+        with self._lock:
+            self._records = records
+            self.problems = problems
+
+    def model_names(self) -> list[str]:
+        return sorted(self._records)
+
+    def versions(self, model: str) -> list[str]:
+        return sorted(self._versions_of(model))
+
+    def resolve(self, model: str, ref: str | None, routing_key: str | None) -> Resolution:
+        del routing_key  # a static repository has no weighted routes
+        versions = self._versions_of(model)
+        chosen = latest(versions) if ref is None else ref
+        record = versions.get(chosen) if chosen is not None else None
+        if record is None and self._may_rescan():
+            self.rescan()
+            record = self._versions_of(model).get(chosen or "")
+        if record is None:
+            raise VersionNotFoundError(model, chosen or "")
+        return Resolution(record)
+
+    def _may_rescan(self) -> bool:
+        return time.monotonic() - self._last_scan >= self._rescan_interval_s
+
+    def _versions_of(self, model: str) -> dict[str, VersionRecord]:
+        versions = self._records.get(model)
+        if versions is None and self._may_rescan():
+            self.rescan()
+            versions = self._records.get(model)
+        if versions is None:
+            raise ModelNotFoundError(model)
+        return versions
+
+
+def _read_record(root: Path, manifest_path: Path) -> VersionRecord:
+    folder = manifest_path.parent
+    try:
+        manifest = Manifest.from_json(manifest_path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise InvalidModelError(f"unreadable manifest {manifest_path}: {exc}") from exc
+    if (manifest.name, manifest.version) != (folder.parent.name, folder.name):
+        raise InvalidModelError(
+            f"manifest {manifest_path} names {manifest.name}/{manifest.version}, "
+            f"but lies in {folder.parent.name}/{folder.name}"
+        )
+    location = folder.relative_to(root).as_posix()
+    return VersionRecord(manifest.name, manifest.version, manifest, location)

@@ -1,0 +1,31 @@
+"""Per-request CloudWatch metrics as EMF through Powertools Metrics."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from layerserve.services.telemetry import RequestOutcome
+
+
+class PowertoolsMetricsObserver:
+    """Requests, errors by kind and latency with dimensions model and version.
+
+    Powertools flushes once per invocation (``log_metrics``), which in Lambda is one
+    request, so the dimensions set here describe exactly that request.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def observe(self, outcome: RequestOutcome) -> None:
+        metrics = self._metrics
+        metrics.add_dimension("model", outcome.model or "-")
+        metrics.add_dimension("version", outcome.version or "-")
+        metrics.add_metric("Requests", MetricUnit.Count, 1)
+        metrics.add_metric("Latency", MetricUnit.Milliseconds, outcome.latency_s * 1000.0)
+        if outcome.run_s is not None:
+            metrics.add_metric("RunLatency", MetricUnit.Milliseconds, outcome.run_s * 1000.0)
+        if outcome.error_kind is not None:
+            metrics.add_metric("Errors", MetricUnit.Count, 1)
+            metrics.add_metric(f"{outcome.error_kind.capitalize()}Errors", MetricUnit.Count, 1)

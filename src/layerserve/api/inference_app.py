@@ -1,0 +1,190 @@
+"""The inference function's HTTP surface: Open Inference Protocol REST + V1 predict.
+
+Routes only translate HTTP to the data plane and back; the data plane decides.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from layerserve import __version__
+from layerserve.api.errors import install_error_handlers, status_for
+from layerserve.api.v1_codec import decode_predict_request, encode_predict_response
+from layerserve.api.v2_codec import HEADER_LENGTH, decode_infer_request, encode_infer_response
+from layerserve.domain.errors import InvalidInputError, LayerserveError, PayloadTooLargeError
+from layerserve.domain.manifest import TensorSpec
+from layerserve.services.catalog import Resolution
+from layerserve.services.inference import InferenceService, InferResult
+from layerserve.services.telemetry import (
+    NullObserver,
+    RequestObserver,
+    RequestOutcome,
+    error_kind,
+)
+
+ROUTING_KEY_HEADER = "x-routing-key"
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceLimits:
+    max_body_bytes: int = 6 * 1024 * 1024
+
+
+def json_response(document: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(document), status_code=status, media_type=JSON)
+
+
+def create_inference_app(
+    service: InferenceService,
+    limits: InferenceLimits | None = None,
+    observer: RequestObserver | None = None,
+) -> FastAPI:
+    limits = limits or InferenceLimits()
+    observe = observer or NullObserver()
+    app = FastAPI(title="layerserve inference", version=__version__, docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+
+    @app.get("/v2/health/live")
+    async def live() -> Response:
+        return json_response({"live": True})
+
+    @app.get("/v2/health/ready")
+    async def ready() -> Response:
+        is_ready = service.server_ready()
+        return json_response({"ready": is_ready}, 200 if is_ready else 503)
+
+    @app.get("/v2")
+    async def server_metadata() -> Response:
+        return json_response(
+            {"name": "layerserve", "version": __version__, "extensions": ["binary_tensor_data"]}
+        )
+
+    @app.get("/v2/models/{model}")
+    @app.get("/v2/models/{model}/versions/{version}")
+    async def model_metadata(model: str, version: str | None = None) -> Response:
+        resolution, versions = service.metadata(model, version)
+        return json_response(_metadata(resolution, versions))
+
+    @app.get("/v2/models/{model}/ready")
+    @app.get("/v2/models/{model}/versions/{version}/ready")
+    async def model_ready(model: str, version: str | None = None) -> Response:
+        resolution = service.resolve(model, version)
+        service.ensure_ready(resolution)
+        record = resolution.record
+        return json_response({"name": record.model, "version": record.version, "ready": True})
+
+    @app.post("/v2/models/{model}/infer")
+    @app.post("/v2/models/{model}/versions/{version}/infer")
+    async def infer(request: Request, model: str, version: str | None = None) -> Response:
+        def run(body: bytes, resolution: Resolution) -> InferResult:
+            decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
+            return service.infer(resolution, decoded)
+
+        def encode(result: InferResult) -> Response:
+            body, header_length = encode_infer_response(result.response)
+            if header_length is None:
+                return Response(body, media_type=JSON)
+            headers = {"Inference-Header-Content-Length": str(header_length)}
+            return Response(body, media_type="application/octet-stream", headers=headers)
+
+        return await _serve("v2", request, model, version, run, encode)
+
+    @app.post("/v1/models/{model}:predict")
+    @app.post("/v1/models/{model}/versions/{version}:predict")
+    async def predict(request: Request, model: str, version: str | None = None) -> Response:
+        def run(body: bytes, resolution: Resolution) -> InferResult:
+            decoded = decode_predict_request(body, resolution.record.manifest.signature)
+            return service.infer(resolution, decoded)
+
+        def encode(result: InferResult) -> Response:
+            return Response(encode_predict_response(result.response), media_type=JSON)
+
+        return await _serve("v1", request, model, version, run, encode)
+
+    async def _serve(
+        route: str,
+        request: Request,
+        model: str,
+        version: str | None,
+        run: Callable[[bytes, Resolution], InferResult],
+        encode: Callable[[InferResult], Response],
+    ) -> Response:
+        started = time.perf_counter()
+        outcome = RequestOutcome(route=route, status=200, latency_s=0.0, model=model)
+        try:
+            body = await _read_body(request, limits.max_body_bytes)
+            resolution = service.resolve(model, version, request.headers.get(ROUTING_KEY_HEADER))
+            outcome.version, outcome.alias = resolution.record.version, resolution.alias
+            result = run(body, resolution)
+            _fill(outcome, result)
+            return encode(result)
+        except LayerserveError as exc:
+            outcome.status, outcome.error_kind = status_for(exc), error_kind(exc)
+            raise
+        except Exception:
+            outcome.status, outcome.error_kind = 500, "server"
+            raise
+        finally:
+            outcome.latency_s = time.perf_counter() - started
+            observe.observe(outcome)
+
+    return app
+
+
+def _fill(outcome: RequestOutcome, result: InferResult) -> None:
+    outcome.run_s = result.run_s
+    outcome.outputs = result.outputs
+    first = result.response.outputs[0].array if result.response.outputs else None
+    outcome.batch_size = int(first.shape[0]) if first is not None and first.ndim else 1
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"request body of {declared} bytes exceeds {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLargeError(f"request body of {len(body)} bytes exceeds {limit} bytes")
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    return body if encoding == "identity" else _decompress(body, encoding, limit)
+
+
+def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    if encoding not in ("gzip", "deflate"):
+        raise InvalidInputError(f"unsupported Content-Encoding '{encoding}'")
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        plain = decompressor.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidInputError(f"body is not valid {encoding}: {exc}") from None
+    if len(plain) > limit or decompressor.unconsumed_tail:
+        raise PayloadTooLargeError(f"decompressed request body exceeds {limit} bytes")
+    return plain
+
+
+def _metadata(resolution: Resolution, versions: list[str]) -> dict[str, Any]:
+    record = resolution.record
+    signature = record.manifest.signature
+    return {
+        "name": record.model,
+        "versions": versions,
+        "platform": "onnxruntime_onnx",
+        "inputs": [_tensor(spec) for spec in signature.inputs],
+        "outputs": [_tensor(spec) for spec in signature.outputs],
+        "parameters": {"version": record.version, "onnx_sha256": record.manifest.onnx.sha256},
+    }
+
+
+def _tensor(spec: TensorSpec) -> dict[str, Any]:
+    shape = [dim if isinstance(dim, int) and dim >= 0 else -1 for dim in spec.shape]
+    return {"name": spec.name, "datatype": spec.datatype, "shape": shape}

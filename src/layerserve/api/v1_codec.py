@@ -1,0 +1,76 @@
+"""The V1 convenience protocol: ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+
+from layerserve.api.v2_codec import convert_parsed, json_data, parse_json
+from layerserve.domain.datatypes import numpy_dtype
+from layerserve.domain.errors import InvalidInputError
+from layerserve.domain.manifest import Signature, TensorSpec
+from layerserve.domain.tensors import InferInput, InferRequest, InferResponse
+
+
+def decode_predict_request(body: bytes, signature: Signature) -> InferRequest:
+    """Rows for a single-input model, or one object per row naming every input."""
+    document = parse_json(body)
+    instances = document.get("instances") if isinstance(document, dict) else None
+    if not isinstance(instances, list) or not instances:
+        raise InvalidInputError("'instances' must be a non-empty list")
+    if all(isinstance(row, dict) for row in instances):
+        columns = {spec.name: _column(spec, instances) for spec in signature.inputs}
+        inputs = [_input(spec, columns[spec.name]) for spec in signature.inputs]
+    elif len(signature.inputs) == 1:
+        inputs = [_input(signature.inputs[0], instances)]
+    else:
+        names = ", ".join(spec.name for spec in signature.inputs)
+        raise InvalidInputError(
+            f"this model takes several inputs ({names}): send one object per row"
+        )
+    return InferRequest(inputs=inputs)
+
+
+def _column(spec: TensorSpec, rows: list[dict[str, Any]]) -> list[Any]:
+    try:
+        return [row[spec.name] for row in rows]
+    except KeyError:
+        raise InvalidInputError(f"every instance needs input '{spec.name}'") from None
+
+
+def _input(spec: TensorSpec, values: list[Any]) -> InferInput:
+    try:
+        parsed = np.asarray(values, dtype=object if spec.datatype == "BYTES" else None)
+    except ValueError as exc:
+        raise InvalidInputError(f"instances for '{spec.name}' are ragged: {exc}") from None
+    array = convert_parsed(spec.name, spec.datatype, numpy_dtype(spec.datatype), parsed)
+    return InferInput(spec.name, spec.datatype, parsed.shape, array.reshape(parsed.shape))
+
+
+def encode_predict_response(response: InferResponse) -> bytes:
+    outputs = response.outputs
+    predictions: Any
+    if len(outputs) == 1:
+        predictions = _rows(outputs[0].array)
+    else:
+        count = min(len(out.array) for out in outputs) if outputs else 0
+        predictions = [{out.name: _rows(out.array[i]) for out in outputs} for i in range(count)]
+    document = {
+        "predictions": predictions,
+        "model_name": response.model_name,
+        "model_version": response.model_version,
+    }
+    return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _rows(value: Any) -> Any:
+    array = np.asarray(value)
+    if array.dtype.kind in "OSU":
+        return np.vectorize(_text, otypes=[object])(array).tolist()
+    return json_data(array).reshape(array.shape) if array.ndim else array.item()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

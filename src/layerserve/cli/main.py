@@ -1,0 +1,20 @@
+"""The ``layerserve`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from layerserve.cli.dev import dev
+
+app = typer.Typer(
+    name="layerserve",
+    help="ONNX models as a service on AWS Lambda.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(dev)
+
+
+@app.callback()
+def main() -> None:
+    """Package, serve, register and watch ONNX model versions."""

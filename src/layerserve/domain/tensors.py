@@ -1,0 +1,106 @@
+"""Transport-neutral inference requests and responses, and their rules.
+
+The REST codec turns HTTP bodies into these; the data plane checks them against the
+version's signature before anything reaches the runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from layerserve.domain.errors import InvalidInputError
+from layerserve.domain.manifest import Signature, TensorSpec
+
+
+@dataclass(slots=True)
+class InferInput:
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+    array: np.ndarray[Any, Any]
+
+
+@dataclass(slots=True)
+class RequestedOutput:
+    name: str
+    binary: bool = False
+
+
+@dataclass(slots=True)
+class InferRequest:
+    inputs: list[InferInput]
+    outputs: list[RequestedOutput] | None = None
+    id: str | None = None
+    binary_outputs: bool = False
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class InferOutput:
+    name: str
+    array: np.ndarray[Any, Any]
+    binary: bool = False
+
+
+@dataclass(slots=True)
+class InferResponse:
+    model_name: str
+    model_version: str
+    outputs: list[InferOutput]
+    id: str | None = None
+
+
+def element_count(shape: tuple[int, ...]) -> int:
+    return prod(shape) if shape else 1
+
+
+def check_shape(spec: TensorSpec, shape: tuple[int, ...]) -> None:
+    """Rank must match; fixed dimensions must match; dynamic ones take any size."""
+    if len(shape) != len(spec.shape):
+        raise InvalidInputError(
+            f"input '{spec.name}' has rank {len(shape)}, the model expects "
+            f"{len(spec.shape)} (shape {_fmt(spec.shape)})"
+        )
+    for axis, (got, want) in enumerate(zip(shape, spec.shape, strict=True)):
+        if isinstance(want, int) and want >= 0 and got != want:
+            raise InvalidInputError(
+                f"input '{spec.name}' has size {got} on axis {axis}, the model expects "
+                f"{want} (shape {_fmt(spec.shape)})"
+            )
+
+
+def check_inputs(signature: Signature, inputs: list[InferInput]) -> None:
+    """Every model input present once, nothing unknown, datatypes and shapes right."""
+    seen: set[str] = set()
+    for item in inputs:
+        spec = signature.input(item.name)
+        if spec is None:
+            known = ", ".join(s.name for s in signature.inputs)
+            raise InvalidInputError(f"unknown input '{item.name}' (model inputs: {known})")
+        if item.name in seen:
+            raise InvalidInputError(f"input '{item.name}' given more than once")
+        seen.add(item.name)
+        if item.datatype != spec.datatype:
+            raise InvalidInputError(
+                f"input '{item.name}' has datatype {item.datatype}, "
+                f"the model expects {spec.datatype}"
+            )
+        check_shape(spec, item.shape)
+    missing = [spec.name for spec in signature.inputs if spec.name not in seen]
+    if missing:
+        raise InvalidInputError(f"missing input(s): {', '.join(missing)}")
+
+
+def check_outputs(signature: Signature, requested: list[RequestedOutput] | None) -> None:
+    for item in requested or ():
+        if signature.output(item.name) is None:
+            known = ", ".join(s.name for s in signature.outputs)
+            raise InvalidInputError(f"unknown output '{item.name}' (model outputs: {known})")
+
+
+def _fmt(shape: tuple[int | str | None, ...]) -> str:
+    return "[" + ", ".join("-1" if not isinstance(d, int) or d < 0 else str(d) for d in shape) + "]"

@@ -1,0 +1,41 @@
+"""Lambda handler of the inference function (API Gateway HTTP API v2 or REST API v1)."""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mangum import Mangum
+
+from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
+from layerserve.api.inference_app import InferenceLimits, create_inference_app
+from layerserve.bootstrap import build_inference_service
+from layerserve.settings import InferenceSettings
+
+# Health and metadata requests add no metrics; that is expected, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger(service="inference")
+metrics = Metrics(service="inference")
+
+
+@cache
+def asgi_adapter() -> Mangum:
+    """Built once per execution environment: settings, catalog, preloaded models."""
+    settings = InferenceSettings()
+    service = build_inference_service(settings)
+    app = create_inference_app(
+        service, InferenceLimits(settings.max_body_bytes), PowertoolsMetricsObserver(metrics)
+    )
+    return Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
+    return response

@@ -1,0 +1,86 @@
+"""The inference data plane: transport-neutral, used by the REST app and batch jobs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from layerserve.domain.errors import ModelNotReadyError
+from layerserve.domain.manifest import Manifest
+from layerserve.domain.tensors import (
+    InferOutput,
+    InferRequest,
+    InferResponse,
+    check_inputs,
+    check_outputs,
+)
+from layerserve.services.catalog import ModelCatalog, Resolution
+from layerserve.services.loading import ModelLoader
+
+
+@dataclass(slots=True)
+class InferResult:
+    response: InferResponse
+    resolution: Resolution
+    run_s: float
+    outputs: dict[str, np.ndarray[Any, Any]]
+
+
+class InferenceService:
+    def __init__(self, catalog: ModelCatalog, loader: ModelLoader) -> None:
+        self.catalog = catalog
+        self.loader = loader
+
+    def resolve(self, model: str, ref: str | None, routing_key: str | None = None) -> Resolution:
+        return self.catalog.resolve(model, ref, routing_key)
+
+    def metadata(self, model: str, ref: str | None) -> tuple[Resolution, list[str]]:
+        resolution = self.resolve(model, ref)
+        return resolution, self.catalog.versions(model)
+
+    def ensure_ready(self, resolution: Resolution) -> None:
+        """Load the version if needed; ``ModelNotReadyError`` when it cannot serve."""
+        self.loader.get(resolution.record)
+
+    def server_ready(self) -> bool:
+        """Ready when the default version of every model can serve (KServe semantics)."""
+        try:
+            for model in self.catalog.model_names():
+                self.ensure_ready(self.resolve(model, None))
+        except ModelNotReadyError:
+            return False
+        return True
+
+    def infer(self, resolution: Resolution, request: InferRequest) -> InferResult:
+        record = resolution.record
+        manifest = record.manifest
+        check_inputs(manifest.signature, request.inputs)
+        check_outputs(manifest.signature, request.outputs)
+        loaded = self.loader.get(record)
+        names = _output_names(manifest, request)
+        feeds = {item.name: item.array for item in request.inputs}
+        started = time.perf_counter()
+        arrays = loaded.model.run(feeds, names)
+        run_s = time.perf_counter() - started
+        binary = _binary_flags(request, names)
+        outputs = [
+            InferOutput(name, array, flag)
+            for name, array, flag in zip(names, arrays, binary, strict=True)
+        ]
+        response = InferResponse(record.model, record.version, outputs, request.id)
+        return InferResult(response, resolution, run_s, dict(zip(names, arrays, strict=True)))
+
+
+def _output_names(manifest: Manifest, request: InferRequest) -> list[str]:
+    if request.outputs:
+        return [item.name for item in request.outputs]
+    return [spec.name for spec in manifest.signature.outputs]
+
+
+def _binary_flags(request: InferRequest, names: list[str]) -> list[bool]:
+    if not request.outputs:
+        return [request.binary_outputs] * len(names)
+    return [item.binary or request.binary_outputs for item in request.outputs]

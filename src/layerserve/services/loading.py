@@ -1,0 +1,130 @@
+"""Turning a version record into a verified, cached, runnable model.
+
+Order is fixed: fetch the compressed artifact, verify its sha256, decompress while
+hashing the ONNX bytes, verify that too, and only then create a session. A version
+that failed is remembered, so a corrupt artifact is not re-read on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from layerserve.domain.errors import (
+    ArtifactIntegrityError,
+    InvalidModelError,
+    ModelNotReadyError,
+)
+from layerserve.domain.manifest import Manifest
+from layerserve.services.catalog import VersionRecord
+
+Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+class RunnableModel(Protocol):
+    def run(self, feeds: Arrays, output_names: list[str]) -> list[np.ndarray[Any, Any]]: ...
+
+
+class ArtifactSource(Protocol):
+    """Where compressed artifacts come from: a layer mount, S3, ..."""
+
+    def fetch(self, record: VersionRecord) -> Path:
+        """A local path to the compressed artifact of ``record`` (not yet verified)."""
+        ...
+
+
+Unpacker = Callable[[Path, Manifest], Path]
+"""Verifies the compressed file against the manifest and returns the ONNX file path."""
+
+SessionFactory = Callable[[Path], RunnableModel]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTimings:
+    fetch_s: float
+    unpack_s: float
+    session_s: float
+
+
+@dataclass(slots=True)
+class LoadedVersion:
+    record: VersionRecord
+    model: RunnableModel
+    timings: LoadTimings
+
+
+class ModelLoader:
+    """Loads each version once per execution environment; keeps the most recent few."""
+
+    def __init__(
+        self,
+        source: ArtifactSource,
+        unpack: Unpacker,
+        create_session: SessionFactory,
+        max_loaded: int = 8,
+    ) -> None:
+        self._source = source
+        self._unpack = unpack
+        self._create_session = create_session
+        self._max_loaded = max_loaded
+        self._loaded: OrderedDict[tuple[str, str], LoadedVersion] = OrderedDict()
+        self._failed: dict[tuple[str, str], str] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, record: VersionRecord) -> LoadedVersion:
+        key = (record.model, record.version)
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            self._loaded.move_to_end(key)
+            return loaded
+        with self._lock_for(key):
+            return self._loaded.get(key) or self._load(key, record)
+
+    def is_loaded(self, model: str, version: str) -> bool:
+        return (model, version) in self._loaded
+
+    def failure(self, model: str, version: str) -> str | None:
+        return self._failed.get((model, version))
+
+    def loaded(self) -> list[LoadedVersion]:
+        return list(self._loaded.values())
+
+    def _lock_for(self, key: tuple[str, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _load(self, key: tuple[str, str], record: VersionRecord) -> LoadedVersion:
+        if key in self._failed:
+            raise ModelNotReadyError(self._failed[key])
+        try:
+            loaded = self._load_fresh(record)
+        except (ArtifactIntegrityError, InvalidModelError) as exc:
+            # Permanent for this immutable version: remember it. Transient errors
+            # (storage unreachable) propagate unchanged and are retried next time.
+            reason = f"model '{key[0]}' version '{key[1]}' failed to load: {exc.message}"
+            self._failed[key] = reason
+            raise ModelNotReadyError(reason) from exc
+        with self._guard:
+            self._loaded[key] = loaded
+            while len(self._loaded) > self._max_loaded:
+                self._loaded.popitem(last=False)
+        return loaded
+
+    def _load_fresh(self, record: VersionRecord) -> LoadedVersion:
+        started = time.perf_counter()
+        compressed = self._source.fetch(record)
+        fetched = time.perf_counter()
+        onnx_path = self._unpack(compressed, record.manifest)
+        unpacked = time.perf_counter()
+        model = self._create_session(onnx_path)
+        done = time.perf_counter()
+        timings = LoadTimings(fetched - started, unpacked - fetched, done - unpacked)
+        return LoadedVersion(record, model, timings)

@@ -1,0 +1,62 @@
+"""What the data plane reports about each request (metrics port)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from layerserve.domain import errors
+
+ErrorKind = Literal["client", "server", "model"]
+
+
+@dataclass(slots=True)
+class RequestOutcome:
+    """One finished request, successful or not."""
+
+    route: str
+    status: int
+    latency_s: float
+    model: str | None = None
+    version: str | None = None
+    alias: str | None = None
+    error_kind: ErrorKind | None = None
+    run_s: float | None = None
+    batch_size: int | None = None
+    outputs: dict[str, np.ndarray[Any, Any]] | None = None
+
+
+class RequestObserver(Protocol):
+    def observe(self, outcome: RequestOutcome) -> None: ...
+
+
+class NullObserver:
+    def observe(self, outcome: RequestOutcome) -> None:
+        del outcome
+
+
+class FanOutObserver:
+    """Reports each outcome to several observers (EMF metrics, metric records, ...)."""
+
+    def __init__(self, observers: Sequence[RequestObserver]) -> None:
+        self._observers = tuple(observers)
+
+    def observe(self, outcome: RequestOutcome) -> None:
+        for observer in self._observers:
+            observer.observe(outcome)
+
+
+def error_kind(exc: BaseException) -> ErrorKind:
+    """Who is to blame: the caller, the model (artifact, runtime) or the service."""
+    if isinstance(exc, errors.ClientError):
+        return "client"
+    model_errors = (
+        errors.InferenceFailedError,
+        errors.ModelNotReadyError,
+        errors.ArtifactIntegrityError,
+        errors.InvalidModelError,
+    )
+    return "model" if isinstance(exc, model_errors) else "server"
