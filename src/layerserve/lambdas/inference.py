@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import cache
 from typing import Any
@@ -20,7 +21,9 @@ from layerserve.settings import InferenceSettings
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="inference")
-metrics = Metrics(service="inference")
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service="inference"
+)
 
 
 @cache

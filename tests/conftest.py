@@ -1,0 +1,61 @@
+"""Shared fixtures: packaged tiny models and the inference handler over them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import onnx_builders
+from tests.packaged import package
+
+ALL_DATATYPES = (
+    "BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64",
+    "FP16", "FP32", "FP64", "BYTES",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def model_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A layer folder with several packaged versions; models root is ``<layer>/models``."""
+    layer = tmp_path_factory.mktemp("layer")
+    package(onnx_builders.add_mul(), layer, "addmul", "1")
+    package(onnx_builders.add_mul(), layer, "addmul", "2")
+    package(onnx_builders.mlp(), layer, "mlp", "1")
+    package(onnx_builders.string_echo(), layer, "echo", "1")
+    for datatype in ALL_DATATYPES:
+        shape = ("n",) if datatype == "BYTES" else ("batch", 3)
+        package(onnx_builders.identity(datatype, shape), layer, f"id-{datatype.lower()}", "1")
+    return layer
+
+
+@pytest.fixture
+def models_root(model_layer: Path) -> Path:
+    return model_layer / "models"
+
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def inference_handler(
+    models_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Invoke]:
+    """The real Lambda handler, configured through the environment like in Lambda."""
+    from layerserve.lambdas import inference
+    from layerserve.local.events import FakeLambdaContext
+
+    monkeypatch.setenv("LAYERSERVE_MODELS_DIR", str(models_root))
+    monkeypatch.setenv("LAYERSERVE_SCRATCH_DIR", str(tmp_path / "scratch"))
+    monkeypatch.setenv("LAYERSERVE_MAX_BODY_BYTES", str(256 * 1024))
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "layerserve-tests")
+    inference.asgi_adapter.cache_clear()
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = inference.handler(event, FakeLambdaContext())
+        return response
+
+    yield invoke
+    inference.asgi_adapter.cache_clear()
