@@ -9,7 +9,7 @@ from layerserve.services.telemetry import RequestOutcome
 
 
 class PowertoolsMetricsObserver:
-    """Requests, errors by kind and latency with dimensions model and version.
+    """Requests, errors by kind, latency and batch size; dimensions model, version, alias.
 
     Powertools flushes once per invocation (``log_metrics``), which in Lambda is one
     request, so the dimensions set here describe exactly that request.
@@ -22,10 +22,13 @@ class PowertoolsMetricsObserver:
         metrics = self._metrics
         metrics.add_dimension("model", outcome.model or "-")
         metrics.add_dimension("version", outcome.version or "-")
+        metrics.add_dimension("alias", outcome.alias or "-")
         metrics.add_metric("Requests", MetricUnit.Count, 1)
         metrics.add_metric("Latency", MetricUnit.Milliseconds, outcome.latency_s * 1000.0)
         if outcome.run_s is not None:
             metrics.add_metric("RunLatency", MetricUnit.Milliseconds, outcome.run_s * 1000.0)
+        if outcome.batch_size is not None:
+            metrics.add_metric("BatchSize", MetricUnit.Count, outcome.batch_size)
         if outcome.error_kind is not None:
             metrics.add_metric("Errors", MetricUnit.Count, 1)
             metrics.add_metric(f"{outcome.error_kind.capitalize()}Errors", MetricUnit.Count, 1)

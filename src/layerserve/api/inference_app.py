@@ -119,7 +119,9 @@ def create_inference_app(
         encode: Callable[[InferResult], Response],
     ) -> Response:
         started = time.perf_counter()
-        outcome = RequestOutcome(route=route, status=200, latency_s=0.0, model=model)
+        outcome = RequestOutcome(
+            route=route, status=200, latency_s=0.0, model=model, request_id=_request_id(request)
+        )
         try:
             body = await _read_body(request, limits.max_body_bytes)
             resolution = service.resolve(model, version, request.headers.get(ROUTING_KEY_HEADER))
@@ -138,6 +140,13 @@ def create_inference_app(
             observe.observe(outcome)
 
     return app
+
+
+def _request_id(request: Request) -> str | None:
+    """The Lambda request id (Mangum puts the context in the ASGI scope)."""
+    context = request.scope.get("aws.context")
+    request_id = getattr(context, "aws_request_id", None)
+    return request_id if isinstance(request_id, str) else None
 
 
 def _fill(outcome: RequestOutcome, result: InferResult) -> None:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
+from layerserve.adapters.metric_log import MetricRecordObserver
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.bootstrap import build_inference_service
+from layerserve.services.telemetry import FanOutObserver
 from layerserve.settings import InferenceSettings
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
@@ -29,11 +33,15 @@ metrics = Metrics(
 @cache
 def asgi_adapter() -> Mangum:
     """Built once per execution environment: settings, catalog, preloaded models."""
+    started = time.perf_counter()
     settings = InferenceSettings()
     service = build_inference_service(settings)
-    app = create_inference_app(
-        service, InferenceLimits(settings.max_body_bytes), PowertoolsMetricsObserver(metrics)
+    init_ms = (time.perf_counter() - started) * 1000.0
+    metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
+    observer = FanOutObserver(
+        [PowertoolsMetricsObserver(metrics), MetricRecordObserver(init_ms=init_ms)]
     )
+    app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
     return Mangum(app, lifespan="off")
 
 

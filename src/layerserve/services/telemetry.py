@@ -27,6 +27,7 @@ class RequestOutcome:
     run_s: float | None = None
     batch_size: int | None = None
     outputs: dict[str, np.ndarray[Any, Any]] | None = None
+    request_id: str | None = None
 
 
 class RequestObserver(Protocol):
