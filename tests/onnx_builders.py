@@ -128,3 +128,113 @@ def save_with_external_data(model: onnx.ModelProto, path: Path) -> Path:
         size_threshold=0,
     )
     return path
+
+
+# --- packaging: models the packager must refuse, and one that is large -------------------
+def _branch(name: str, node: onnx.NodeProto) -> onnx.GraphProto:
+    out = helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, [1])
+    return helper.make_graph([node], name, [], [out])
+
+
+def _if_model(then_node: onnx.NodeProto, extra_domain: str | None = None) -> onnx.ModelProto:
+    """``y = cond ? then_node() : [0.0]``: puts ``then_node`` inside a subgraph."""
+    cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])
+    else_node = helper.make_node("Constant", [], ["e"], value=zero)
+    node = helper.make_node(
+        "If",
+        ["cond"],
+        ["y"],
+        then_branch=_branch("then", then_node),
+        else_branch=_branch("else", else_node),
+    )
+    graph = helper.make_graph([node], "branchy", [cond], [y])
+    opsets = [helper.make_opsetid("", OPSET)]
+    if extra_domain is not None:
+        opsets.append(helper.make_opsetid(extra_domain, 1))
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    return model
+
+
+def custom_op_in_subgraph() -> onnx.ModelProto:
+    """A custom-domain node hidden in the ``then`` branch of an ``If``."""
+    node = helper.make_node("Frobnicate", [], ["t"], domain="com.example.custom")
+    return _if_model(node, "com.example.custom")
+
+
+def external_data_in_subgraph() -> onnx.ModelProto:
+    """A ``Constant`` inside a subgraph whose tensor attribute points to a side file."""
+    value = numpy_helper.from_array(np.ones(1, np.float32), "value")
+    onnx.external_data_helper.set_external_data(value, location="weights.bin")
+    value.ClearField("raw_data")
+    return _if_model(helper.make_node("Constant", [], ["t"], value=value))
+
+
+def _function_model(body: list[onnx.NodeProto], domain: str) -> onnx.ModelProto:
+    """The main graph calls model-local function ``local.fns:Body`` whose body is ``body``."""
+    function = helper.make_function(
+        "local.fns", "Body", ["fx"], ["fy"], body, [helper.make_opsetid("", OPSET)]
+    )
+    if domain:
+        function.opset_import.append(helper.make_opsetid(domain, 1))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"])
+    call = helper.make_node("Body", ["x"], ["y"], domain="local.fns")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("local.fns", 1)]
+    graph = helper.make_graph([call], "calls_function", [x], [y])
+    model = helper.make_model(graph, opset_imports=opsets, functions=[function])
+    model.ir_version = 8
+    return model
+
+
+def local_function() -> onnx.ModelProto:
+    """A valid model-local function (standard ops only): ``y = relu(x)``."""
+    return _function_model([helper.make_node("Relu", ["fx"], ["fy"])], "")
+
+
+def custom_op_in_function() -> onnx.ModelProto:
+    """A model-local function whose body uses a custom-domain operator."""
+    body = [helper.make_node("Frobnicate", ["fx"], ["fy"], domain="com.example.custom")]
+    return _function_model(body, "com.example.custom")
+
+
+def broken() -> onnx.ModelProto:
+    """Unchecked: a node reads a tensor that nothing produces (the checker refuses it)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Add", ["x", "ghost"], ["y"])], "broken", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    return model
+
+
+def unknown_contrib_op() -> onnx.ModelProto:
+    """Passes the ONNX checker (com.microsoft is not its domain) but onnxruntime has no kernel."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    node = helper.make_node("NoSuchKernel", ["x"], ["y"], domain="com.microsoft")
+    graph = helper.make_graph([node], "unloadable", [x], [y])
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    return model
+
+
+def sequence_output() -> onnx.ModelProto:
+    """An output that is a sequence of tensors, like an unconverted scikit-learn ZipMap."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    seq = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, [2])
+    node = helper.make_node("SequenceConstruct", ["x"], ["seq"])
+    return _finish(helper.make_graph([node], "seq", [x], [seq]))
+
+
+def noisy(size: int = 32_768, seed: int = 0) -> onnx.ModelProto:
+    """``y = x + w`` with ``size`` random FP32 weights: ~4*size bytes zstd cannot shrink."""
+    w = np.random.default_rng(seed).standard_normal(size).astype(np.float32)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", size])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", size])
+    node = helper.make_node("Add", ["x", "w"], ["y"])
+    graph = helper.make_graph([node], "noisy", [x], [y], [numpy_helper.from_array(w, "w")])
+    return _finish(graph)

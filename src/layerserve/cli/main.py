@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from layerserve.cli.dev import dev
+from layerserve.cli.example import example
+from layerserve.cli.package import package
 
 app = typer.Typer(
     name="layerserve",
@@ -13,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(dev)
+app.command()(package)
+app.command()(example)
 
 
 @app.callback()

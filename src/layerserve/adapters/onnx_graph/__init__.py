@@ -1,0 +1,10 @@
+"""Everything that needs the ``onnx`` package: packaging-time only, never in Lambda.
+
+The runtime layer ships onnxruntime but not ``onnx``; only the CLI imports this package.
+"""
+
+from layerserve.adapters.onnx_graph.describe import describe, signature
+from layerserve.adapters.onnx_graph.policy import STANDARD_DOMAINS
+from layerserve.adapters.onnx_graph.toolkit import OnnxModel, OnnxToolkit
+
+__all__ = ["STANDARD_DOMAINS", "OnnxModel", "OnnxToolkit", "describe", "signature"]

@@ -1,0 +1,47 @@
+"""The packaging toolkit: every check, then a live session, for any ONNX bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from layerserve.adapters.onnx_graph import policy, runtime
+from layerserve.adapters.onnx_graph.describe import describe
+from layerserve.services.packaging.ports import Arrays, ModelFacts
+
+
+class OnnxModel:
+    """A validated model and its onnxruntime session."""
+
+    def __init__(self, facts: ModelFacts, session: ort.InferenceSession) -> None:
+        self._facts = facts
+        self._session = session
+
+    @property
+    def facts(self) -> ModelFacts:
+        return self._facts
+
+    def run(self, feeds: Mapping[str, np.ndarray[Any, Any]]) -> Arrays:
+        return runtime.run(self._session, feeds)
+
+
+class OnnxToolkit:
+    """Implements ``ModelToolkit`` with the ``onnx`` package and onnxruntime (CPU)."""
+
+    def load(self, data: bytes) -> OnnxModel:
+        """Parse, refuse external data and custom operators, full-check, open in ORT."""
+        model = policy.parse(data)
+        policy.refuse_external_data(model)
+        policy.refuse_custom_domains(model)
+        policy.full_check(model)
+        facts = describe(model)
+        return OnnxModel(facts, runtime.open_session(data))
+
+    def optimize(self, data: bytes) -> bytes:
+        return runtime.optimize(data)
+
+    def quantize_int8(self, data: bytes) -> bytes:
+        return runtime.quantize_int8(policy.parse(data))

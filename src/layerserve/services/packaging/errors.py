@@ -1,0 +1,39 @@
+"""Refusals specific to packaging (all ``LayerserveError`` subclasses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from layerserve.domain.errors import ClientError, ConflictError, InvalidModelError
+
+if TYPE_CHECKING:
+    from layerserve.services.packaging.agreement import OutputAgreement
+    from layerserve.services.packaging.budget import BudgetReport
+
+
+class VersionExistsError(ConflictError):
+    """Versions are immutable: a packaged version is never silently replaced."""
+
+    def __init__(self, name: str, version: str, path: Path) -> None:
+        super().__init__(
+            f"version '{version}' of model '{name}' already exists at {path}; versions are "
+            "immutable, so pick a new version or replace it explicitly (--force)"
+        )
+        self.path = path
+
+
+class QuantizationRejectedError(InvalidModelError):
+    """The int8 model strayed too far from the original; carries the measured figures."""
+
+    def __init__(self, message: str, figures: tuple[OutputAgreement, ...]) -> None:
+        super().__init__(message)
+        self.figures = figures
+
+
+class LayerTooLargeError(ClientError):
+    """The version cannot fit in a Lambda layer next to the runtime and the function."""
+
+    def __init__(self, message: str, budget: BudgetReport) -> None:
+        super().__init__(message)
+        self.budget = budget
