@@ -114,7 +114,7 @@ def test_failure_is_remembered_and_no_session_is_created(own_root: Path, tmp_pat
 
 def test_location_outside_the_models_root_is_refused(own_root: Path, tmp_path: Path) -> None:
     record = LayerCatalog(own_root).resolve("addmul", "1", None).record
-    escaping = VersionRecord(record.model, record.version, record.manifest, "../../etc")
+    escaping = VersionRecord(record.model, record.version, record.manifest, "models/../../etc")
     with pytest.raises(ArtifactIntegrityError, match="escapes the models root"):
         LayerArtifacts(own_root).fetch(escaping)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from layerserve.domain.errors import ArtifactIntegrityError
-from layerserve.services.catalog import VersionRecord
+from layerserve.services.catalog import LAYER_PREFIX, VersionRecord
 
 
 class LayerArtifacts:
@@ -15,7 +15,9 @@ class LayerArtifacts:
         self._root = models_root.resolve()
 
     def fetch(self, record: VersionRecord) -> Path:
-        folder = (self._root / record.location).resolve()
+        if not record.location.startswith(LAYER_PREFIX):
+            raise ArtifactIntegrityError(f"'{record.location}' is not a layer location")
+        folder = (self._root / record.location.removeprefix(LAYER_PREFIX)).resolve()
         if not folder.is_relative_to(self._root):
             raise ArtifactIntegrityError(
                 f"artifact location '{record.location}' escapes the models root"

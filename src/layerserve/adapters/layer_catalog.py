@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from layerserve.domain.errors import InvalidModelError, ModelNotFoundError, VersionNotFoundError
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.domain.versions import latest
-from layerserve.services.catalog import Resolution, VersionRecord
+from layerserve.services.catalog import LAYER_PREFIX, Resolution, VersionRecord
 
 
 class LayerCatalog:
@@ -94,5 +94,5 @@ def _read_record(root: Path, manifest_path: Path) -> VersionRecord:
             f"manifest {manifest_path} names {manifest.name}/{manifest.version}, "
             f"but lies in {folder.parent.name}/{folder.name}"
         )
-    location = folder.relative_to(root).as_posix()
+    location = LAYER_PREFIX + folder.relative_to(root).as_posix()
     return VersionRecord(manifest.name, manifest.version, manifest, location)

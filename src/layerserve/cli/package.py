@@ -122,7 +122,7 @@ def package(
     zstd_level: Annotated[int, typer.Option(min=1, max=22, help="zstd level.")] = 3,
     runtime_layer_mb: Annotated[
         float, typer.Option(min=0, help="Unzipped runtime layer, MB.")
-    ] = 130.0,
+    ] = 140.0,
     function_code_mb: Annotated[
         float, typer.Option(min=0, help="Unzipped function code, MB.")
     ] = 1.0,

@@ -40,6 +40,24 @@ class ArtifactSource(Protocol):
         ...
 
 
+class RoutedArtifacts:
+    """Layer locations from the layer, ``s3://`` locations from S3 (when configured)."""
+
+    def __init__(self, layer: ArtifactSource, s3: ArtifactSource | None = None) -> None:
+        self._layer = layer
+        self._s3 = s3
+
+    def fetch(self, record: VersionRecord) -> Path:
+        if not record.location.startswith("s3://"):
+            return self._layer.fetch(record)
+        if self._s3 is None:
+            raise ArtifactIntegrityError(
+                f"version {record.model}/{record.version} lives in S3, "
+                "but no S3 access is configured"
+            )
+        return self._s3.fetch(record)
+
+
 Unpacker = Callable[[Path, Manifest], Path]
 """Verifies the compressed file against the manifest and returns the ONNX file path."""
 

@@ -31,7 +31,7 @@ def mb(size: float) -> str:
 class LambdaBudget:
     """What else occupies the 250 MB next to the model layer."""
 
-    runtime_layer_bytes: int = 130 * MB
+    runtime_layer_bytes: int = 140 * MB
     function_code_bytes: int = 1 * MB
 
     @classmethod
