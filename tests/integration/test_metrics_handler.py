@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import gzip
-import importlib.util
+import importlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,6 @@ from tests.registry_support import fake_aws
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-APP = Path(__file__).parents[2] / "functions" / "metrics" / "app.py"
 SCHEDULE_EVENT = {
     "version": "0",
     "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -49,11 +47,10 @@ SCHEDULE_EVENT = {
 
 
 def load_app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("metrics_function_app", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The handler module with fresh per-environment caches, as in a new Lambda sandbox."""
+    from layerserve.lambdas import metrics
+
+    return importlib.reload(metrics)
 
 
 @pytest.fixture

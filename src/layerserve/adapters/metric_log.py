@@ -14,7 +14,7 @@ from layerserve.domain.metric_record import build_record, record_to_json
 from layerserve.services.telemetry import RequestOutcome
 
 
-def _stdout_line(line: bytes) -> None:
+def stdout_line(line: bytes) -> None:
     sys.stdout.write(line.decode() + "\n")
 
 
@@ -22,7 +22,7 @@ class MetricRecordObserver:
     def __init__(
         self,
         init_ms: float | None = None,
-        sink: Callable[[bytes], None] = _stdout_line,
+        sink: Callable[[bytes], None] = stdout_line,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._init_ms = init_ms

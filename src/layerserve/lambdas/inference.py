@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -14,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
-from layerserve.adapters.metric_log import MetricRecordObserver
+from layerserve.adapters.metric_log import MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.bootstrap import build_inference_service
@@ -25,6 +26,9 @@ from layerserve.settings import InferenceSettings
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service="inference")
+record_sink: Callable[[bytes], None] | None = None
+"""Where metric record lines go; ``None`` is stdout (Lambda's log). The local stack
+points it at its in-process log delivery."""
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service="inference"
 )
@@ -39,7 +43,10 @@ def asgi_adapter() -> Mangum:
     init_ms = (time.perf_counter() - started) * 1000.0
     metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
     observer = FanOutObserver(
-        [PowertoolsMetricsObserver(metrics), MetricRecordObserver(init_ms=init_ms)]
+        [
+            PowertoolsMetricsObserver(metrics),
+            MetricRecordObserver(init_ms, sink=record_sink or stdout_line),
+        ]
     )
     app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
     return Mangum(app, lifespan="off")
