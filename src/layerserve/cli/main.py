@@ -7,6 +7,7 @@ import typer
 from layerserve.cli.dev import dev
 from layerserve.cli.example import example
 from layerserve.cli.package import package
+from layerserve.cli.registry import register_commands
 
 app = typer.Typer(
     name="layerserve",
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.command()(dev)
 app.command()(package)
 app.command()(example)
+register_commands(app)
 
 
 @app.callback()

@@ -1,0 +1,57 @@
+"""The model registry's pure rules: entities, alias moves, compatibility, locations."""
+
+from layerserve.domain.registry.aliases import (
+    canary_routes,
+    describe,
+    next_alias,
+    promote_routes,
+    rollback_routes,
+    rolled_back,
+    stable_version,
+)
+from layerserve.domain.registry.compat import signature_conflicts
+from layerserve.domain.registry.entities import (
+    ALIAS_PATTERN,
+    DEFAULT_ALIAS,
+    MODEL_PATTERN,
+    Alias,
+    HistoryAction,
+    HistoryEntry,
+    Model,
+    ModelVersion,
+    VersionStatus,
+)
+from layerserve.domain.registry.locations import (
+    S3Uri,
+    is_s3,
+    layer_location,
+    parse_upload_key,
+    upload_keys,
+    validate_location,
+)
+
+__all__ = [
+    "ALIAS_PATTERN",
+    "DEFAULT_ALIAS",
+    "MODEL_PATTERN",
+    "Alias",
+    "HistoryAction",
+    "HistoryEntry",
+    "Model",
+    "ModelVersion",
+    "S3Uri",
+    "VersionStatus",
+    "canary_routes",
+    "describe",
+    "is_s3",
+    "layer_location",
+    "next_alias",
+    "parse_upload_key",
+    "promote_routes",
+    "rollback_routes",
+    "rolled_back",
+    "signature_conflicts",
+    "stable_version",
+    "upload_keys",
+    "validate_location",
+]

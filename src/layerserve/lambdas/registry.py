@@ -1,0 +1,62 @@
+"""Lambda handler of the registry function: HTTP API requests and artifact upload events.
+
+One function serves both triggers: ``handler`` sends S3 ``ObjectCreated`` notifications
+of the artifacts bucket to ``on_artifact_uploaded`` and everything else through Mangum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mangum import Mangum
+
+from layerserve.api.registry_app import build_registry_service, create_registry_app
+from layerserve.domain.errors import ClientError, ServiceUnavailableError
+from layerserve.services.registry import (
+    RegistryService,
+    UploadOutcome,
+    is_s3_event,
+    uploaded_objects,
+)
+from layerserve.settings import RegistrySettings
+
+logger = Logger(service="registry")
+
+
+@cache
+def registry_service() -> RegistryService:
+    """Built once per execution environment from ``LAYERSERVE_*`` settings."""
+    return build_registry_service(RegistrySettings())
+
+
+@cache
+def asgi_adapter() -> Mangum:
+    return Mangum(create_registry_app(registry_service()), lifespan="off")
+
+
+def on_artifact_uploaded(event: dict[str, Any]) -> dict[str, Any]:
+    """Register versions from uploaded objects; storage outages raise (Lambda retries)."""
+    uploads = registry_service().uploads
+    if uploads is None:
+        raise ServiceUnavailableError("the registry has no artifacts bucket configured")
+    outcomes = []
+    for uploaded in uploaded_objects(event):
+        try:
+            outcome = uploads.handle(uploaded)
+        except ClientError as exc:  # a bad manifest or a conflicting duplicate: not retried
+            outcome = UploadOutcome(uploaded.bucket, uploaded.key, "rejected", exc.message)
+        logger.info("artifact upload", extra=asdict(outcome))
+        outcomes.append(asdict(outcome))
+    return {"outcomes": outcomes}
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_s3_event(event):
+        return on_artifact_uploaded(event)
+    response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
+    return response
