@@ -2,25 +2,58 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.layer_artifacts import LayerArtifacts
 from layerserve.adapters.layer_catalog import LayerCatalog
 from layerserve.adapters.onnx_runtime import OrtSessionFactory
+from layerserve.services.catalog import ModelCatalog
 from layerserve.services.inference import InferenceService
-from layerserve.services.loading import ModelLoader
+from layerserve.services.loading import ArtifactSource, ModelLoader, RoutedArtifacts
 from layerserve.settings import InferenceSettings
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
-def build_inference_service(settings: InferenceSettings) -> InferenceService:
-    """A static model repository over the models root (the layer mount)."""
-    catalog = LayerCatalog(settings.models_dir)
+
+def build_inference_service(
+    settings: InferenceSettings,
+    dynamodb: DynamoDBClient | None = None,
+    s3: S3Client | None = None,
+) -> InferenceService:
+    """Static layer catalog, or the registry when ``registry_table`` is set.
+
+    AWS clients are created here (never at import) unless the caller injects them.
+    """
+    catalog, s3_source = _registry_parts(settings, dynamodb, s3)
     loader = ModelLoader(
-        source=LayerArtifacts(settings.models_dir),
+        source=RoutedArtifacts(LayerArtifacts(settings.models_dir), s3_source),
         unpack=ArtifactUnpacker(settings.scratch_dir),
         create_session=OrtSessionFactory(settings.intra_op_threads),
         max_loaded=settings.max_loaded_models,
     )
-    service = InferenceService(catalog, loader)
+    service = InferenceService(catalog or LayerCatalog(settings.models_dir), loader)
     if settings.preload == "default":
         service.server_ready()  # load default versions now; failures are remembered
     return service
+
+
+def _registry_parts(
+    settings: InferenceSettings, dynamodb: DynamoDBClient | None, s3: S3Client | None
+) -> tuple[ModelCatalog | None, ArtifactSource | None]:
+    if settings.registry_table is None:
+        return None, None
+    import boto3
+
+    from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
+    from layerserve.adapters.s3_artifacts import S3Artifacts, S3ArtifactSource
+    from layerserve.services.registry_catalog import RegistryCatalog
+
+    reader = DynamoDBRegistry(
+        settings.registry_table, dynamodb or boto3.client("dynamodb"), consistent_reads=False
+    )
+    catalog = RegistryCatalog(reader, ttl_s=settings.registry_ttl_s)
+    artifacts = S3Artifacts(s3 or boto3.client("s3"))
+    return catalog, S3ArtifactSource(artifacts, settings.scratch_dir / "s3")

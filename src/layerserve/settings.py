@@ -20,3 +20,50 @@ class InferenceSettings(BaseSettings):
     intra_op_threads: int = Field(default=0, ge=0)
     max_loaded_models: int = Field(default=8, ge=1)
     preload: Literal["none", "default"] = "default"
+    registry_table: str | None = None
+    """With a registry, names resolve through aliases; without, the layer is the catalog."""
+    registry_ttl_s: float = Field(default=5.0, ge=0)
+
+
+class MetricsSettings(BaseSettings):
+    """Settings of the metrics function: rollup table and retention (``LAYERSERVE_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LAYERSERVE_", extra="ignore")
+
+    rollups_table: str = Field(min_length=3)
+    rollup_retention_days: int = Field(default=35, ge=1)
+
+
+class RegistrySettings(BaseSettings):
+    """Settings of the registry function (``LAYERSERVE_*``): its table and artifacts bucket.
+
+    Without ``artifacts_bucket`` only layer locations can be registered.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LAYERSERVE_", extra="ignore")
+
+    registry_table: str = Field(min_length=3)
+    artifacts_bucket: str | None = None
+
+
+class BatchSettings(BaseSettings):
+    """Settings of the batch inference function (``LAYERSERVE_BATCH_*``).
+
+    The models come from ``InferenceSettings`` (``LAYERSERVE_MODELS_DIR`` ...), as for
+    the inference function.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LAYERSERVE_BATCH_", extra="ignore")
+
+    idempotency_table: str = Field(min_length=3)
+    idempotency_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    input_prefix: str = "inputs/"
+    output_prefix: str = "outputs/"
+    size: int = Field(default=256, ge=1, le=65536)
+    """Records (lines, CSV rows, array rows) per model run."""
+    part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    max_line_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    read_chunk_bytes: int = Field(default=1024 * 1024, ge=4096)
+    reserve_s: float = Field(default=60.0, ge=0)
+    """Seconds kept free at the end of an invocation: a job continues in a new one then."""

@@ -13,7 +13,8 @@ import uvicorn
 from rich.console import Console
 
 from layerserve.domain.manifest import Manifest, TensorSpec
-from layerserve.local.gateway import LocalGateway, Route
+from layerserve.domain.versions import version_key
+from layerserve.local.stack import LocalStack, StackOptions
 
 console = Console(stderr=True)
 
@@ -28,36 +29,82 @@ def dev(
     models: Annotated[Path, typer.Option(help="Layer folder or models root to serve.")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    aws_port: Annotated[int, typer.Option(help="Port of the embedded AWS emulator (0: any).")] = 0,
+    embedded_aws: Annotated[
+        bool,
+        typer.Option(
+            "--embedded-aws/--external-aws",
+            help="Run an AWS emulator in-process, or use AWS_ENDPOINT_URL / real AWS.",
+        ),
+    ] = True,
+    canary: Annotated[
+        int | None,
+        typer.Option(min=1, max=99, help="With 2+ versions: canary the newest at this weight."),
+    ] = None,
     emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
 ) -> None:
-    """Serve the inference function locally, through its real Lambda handler."""
+    """Run the whole stack locally: inference, registry and metrics through their handlers."""
     root = models_root(models)
     if not root.is_dir():
         raise typer.BadParameter(f"{models} is not a folder", param_hint="--models")
-    # Configuration reaches the handlers the way Lambda gives it: environment variables.
-    os.environ["LAYERSERVE_MODELS_DIR"] = str(root.resolve())
-    os.environ.setdefault("LAYERSERVE_SCRATCH_DIR", tempfile.mkdtemp(prefix="layerserve-"))
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "layerserve")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false" if emf else "true"
-    from layerserve.lambdas import inference
-
-    gateway = LocalGateway([Route("/v2", inference.handler), Route("/v1", inference.handler)])
+    scratch = Path(tempfile.mkdtemp(prefix="layerserve-"))
+    options = StackOptions(root, scratch, embedded_aws, aws_port, canary_weight=canary)
+    stack = LocalStack(options)
+    gateway = stack.start()
     base = f"http://{host}:{port}"
-    console.print(f"[bold]layerserve[/] local stack on {base}  (models: {root})")
-    for line in example_requests(root, base):
+    _describe(stack, base)
+    try:
+        uvicorn.run(gateway, host=host, port=port, log_level="warning")
+    finally:
+        stack.stop()
+
+
+def _describe(stack: LocalStack, base: str) -> None:
+    names = stack.options.names
+    console.print(f"[bold]layerserve[/] local stack on {base}")
+    console.print(f"  models root     {stack.options.models_root}")
+    console.print(f"  AWS endpoint    {stack.endpoint or 'default AWS'}")
+    console.print(f"  registry table  {names.registry_table}")
+    console.print(f"  artifacts       s3://{names.artifacts_bucket}")
+    console.print(f"  uploads         s3://{names.uploads_bucket}/inputs/<model>/...")
+    for model in stack.seeded:
+        routes = f"{model.stable}" + (
+            f" + canary {model.canary} at {model.canary_weight}%" if model.canary else ""
+        )
+        console.print(
+            f"  {model.name}: versions {', '.join(model.versions)}; production → {routes}"
+        )
+    console.print("\nTry:")
+    for line in example_requests(stack.options.models_root, base):
         console.print(line, highlight=False, soft_wrap=True)
-    uvicorn.run(gateway, host=host, port=port, log_level="warning")
+    for model in stack.seeded:
+        console.print(
+            f"layerserve status {model.name} --endpoint {base}", highlight=False, soft_wrap=True
+        )
+        if model.canary:
+            console.print(
+                f"layerserve rollback {model.name} --endpoint {base}   # drop the canary",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def example_requests(root: Path, base: str) -> list[str]:
     """A ready-to-paste curl line for each model found under ``root``."""
-    lines = []
+    latest: dict[str, Manifest] = {}
     for manifest_path in sorted(root.glob("*/*/manifest.json")):
         manifest = Manifest.from_json(manifest_path.read_bytes())
+        known = latest.get(manifest.name)
+        if known is None or version_key(manifest.version) > version_key(known.version):
+            latest[manifest.name] = manifest
+    lines = []
+    for name, manifest in sorted(latest.items()):
         body = orjson.dumps({"inputs": [_zeros(spec) for spec in manifest.signature.inputs]})
         lines.append(
-            f"curl -s {base}/v2/models/{manifest.name}/versions/{manifest.version}/infer "
-            f"-H 'content-type: application/json' -d '{body.decode()}'"
+            f"curl -s {base}/v2/models/{name}/infer -H 'content-type: application/json' "
+            f"-d '{body.decode()}'"
         )
     return lines
 

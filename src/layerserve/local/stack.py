@@ -1,0 +1,125 @@
+"""The Docker-free local stack: every function behind one HTTP server, one AWS endpoint.
+
+By default an embedded AWS emulator (moto server) runs on 127.0.0.1 and the stack
+creates its tables and buckets there; with ``embedded_aws=False`` the handlers use
+whatever the environment names (``AWS_ENDPOINT_URL``, or real AWS). Configuration
+reaches the handlers as in Lambda: through environment variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from layerserve.local.gateway import LocalGateway, Route
+from layerserve.local.logs import LogSubscription, Ticker
+from layerserve.local.provision import StackNames, provision
+from layerserve.local.seed import SeededModel, seed_registry
+
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class StackOptions:
+    models_root: Path
+    scratch_dir: Path
+    embedded_aws: bool = True
+    aws_port: int = 0
+    names: StackNames = field(default_factory=StackNames)
+    canary_weight: int | None = None
+    registry_ttl_s: float = 2.0
+    tick_s: float = 5.0
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.endpoint: str | None = None
+        self.seeded: list[SeededModel] = []
+        self._moto: Any = None
+        self._tickers: list[Any] = []
+
+    def start(self) -> LocalGateway:
+        """Start AWS, provision, seed the registry; return the gateway to serve."""
+        if self.options.embedded_aws:
+            self._start_emulator()
+        else:
+            self.endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        self._configure_environment()
+        if self.endpoint is not None:
+            provision(self.options.names, self.client("dynamodb"), self.client("s3"))
+        from layerserve.lambdas import registry
+
+        registry_service = registry.registry_service()
+        self.seeded = seed_registry(
+            registry_service, self.options.models_root, self.options.canary_weight
+        )
+        return LocalGateway(self._routes())
+
+    def stop(self) -> None:
+        for ticker in self._tickers:
+            ticker.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
+
+    def _start_emulator(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+        self._moto = ThreadedMotoServer(
+            ip_address="127.0.0.1", port=self.options.aws_port, verbose=False
+        )
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+        }.items():
+            os.environ[key] = value
+
+    def _configure_environment(self) -> None:
+        names = self.options.names
+        settings = {
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", REGION),
+            "LAYERSERVE_MODELS_DIR": str(self.options.models_root.resolve()),
+            "LAYERSERVE_SCRATCH_DIR": str(self.options.scratch_dir),
+            "LAYERSERVE_REGISTRY_TABLE": names.registry_table,
+            "LAYERSERVE_REGISTRY_TTL_S": str(self.options.registry_ttl_s),
+            "LAYERSERVE_ARTIFACTS_BUCKET": names.artifacts_bucket,
+            "LAYERSERVE_ROLLUPS_TABLE": names.rollups_table,
+            "LAYERSERVE_UPLOADS_BUCKET": names.uploads_bucket,
+            "LAYERSERVE_IDEMPOTENCY_TABLE": names.idempotency_table,
+        }
+        if self.endpoint is not None:
+            settings["AWS_ENDPOINT_URL"] = self.endpoint
+        os.environ.update(settings)
+
+    def _routes(self) -> list[Route]:
+        from layerserve.lambdas import inference, metrics, registry
+
+        logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
+        inference.record_sink = logs.write
+        self._tickers.append(Ticker(self.options.tick_s, logs.flush))
+        for ticker in self._tickers:
+            ticker.start()
+        return [
+            Route("/v2", inference.handler),
+            Route("/v1", inference.handler),
+            Route("/registry", registry.handler, iam=True),
+        ]
+
+
+def _context(function: str) -> Any:
+    from layerserve.local.events import FakeLambdaContext
+
+    return FakeLambdaContext(function_name=f"layerserve-{function}")
