@@ -10,7 +10,7 @@ RUN_DIR ?= .run
 .PHONY: help venv run test unit lint types imports format bench build layer-size clean
 
 help:
-	@echo "make run    - build an example model, package it, serve it locally on $(HOST):$(PORT)"
+	@echo "make run    - build two example versions, serve them locally on $(HOST):$(PORT) with a 10% canary"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make lint   - ruff, mypy and the import contracts only"
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/layerserve example --out $(RUN_DIR)
-	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT)
+	$(BIN)/layerserve example --out $(RUN_DIR) --versions 2
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
