@@ -81,23 +81,13 @@ def moto_rate(payloads: list[dict[str, object]]) -> float:
     from moto import mock_aws
 
     from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
+    from layerserve.adapters.dynamodb_tables import ensure_table
 
     for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")):
         os.environ.setdefault(name, value)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="bench",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ensure_table(client, "bench")
         store = DynamoDBRollups("bench", client)
         seconds = best_of(
             len(payloads), lambda r: fold_events(decode_subscription(payloads[r]).events, store)

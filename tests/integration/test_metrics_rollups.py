@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups, partition_key
+from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.domain.metric_record import parse_record
 from layerserve.domain.rollup import MINUTE_MS, Rollup, RollupKey, fold_records
@@ -30,18 +31,7 @@ HOUR = timedelta(hours=1)
 
 
 def create_table(client: DynamoDBClient, name: str = TABLE) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ensure_table(client, name)
 
 
 @pytest.fixture
