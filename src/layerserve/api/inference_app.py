@@ -53,6 +53,37 @@ def create_inference_app(
     app = FastAPI(title="layerserve inference", version=__version__, docs_url=None, redoc_url=None)
     install_error_handlers(app)
 
+    # Inference routes first: they are the hot path, and Starlette matches in order.
+    # They read path parameters from the request, skipping FastAPI's per-request
+    # parameter validation (names are checked by the catalog anyway).
+    @app.post("/v2/models/{model}/infer")
+    @app.post("/v2/models/{model}/versions/{version}/infer")
+    async def infer(request: Request) -> Response:
+        def run(body: bytes, resolution: Resolution) -> InferResult:
+            decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
+            return service.infer(resolution, decoded)
+
+        def encode(result: InferResult) -> Response:
+            body, header_length = encode_infer_response(result.response)
+            if header_length is None:
+                return Response(body, media_type=JSON)
+            headers = {"Inference-Header-Content-Length": str(header_length)}
+            return Response(body, media_type="application/octet-stream", headers=headers)
+
+        return await _serve("v2", request, run, encode)
+
+    @app.post("/v1/models/{model}:predict")
+    @app.post("/v1/models/{model}/versions/{version}:predict")
+    async def predict(request: Request) -> Response:
+        def run(body: bytes, resolution: Resolution) -> InferResult:
+            decoded = decode_predict_request(body, resolution.record.manifest.signature)
+            return service.infer(resolution, decoded)
+
+        def encode(result: InferResult) -> Response:
+            return Response(encode_predict_response(result.response), media_type=JSON)
+
+        return await _serve("v1", request, run, encode)
+
     @app.get("/v2/health/live")
     async def live() -> Response:
         return json_response({"live": True})
@@ -82,43 +113,15 @@ def create_inference_app(
         record = resolution.record
         return json_response({"name": record.model, "version": record.version, "ready": True})
 
-    @app.post("/v2/models/{model}/infer")
-    @app.post("/v2/models/{model}/versions/{version}/infer")
-    async def infer(request: Request, model: str, version: str | None = None) -> Response:
-        def run(body: bytes, resolution: Resolution) -> InferResult:
-            decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
-            return service.infer(resolution, decoded)
-
-        def encode(result: InferResult) -> Response:
-            body, header_length = encode_infer_response(result.response)
-            if header_length is None:
-                return Response(body, media_type=JSON)
-            headers = {"Inference-Header-Content-Length": str(header_length)}
-            return Response(body, media_type="application/octet-stream", headers=headers)
-
-        return await _serve("v2", request, model, version, run, encode)
-
-    @app.post("/v1/models/{model}:predict")
-    @app.post("/v1/models/{model}/versions/{version}:predict")
-    async def predict(request: Request, model: str, version: str | None = None) -> Response:
-        def run(body: bytes, resolution: Resolution) -> InferResult:
-            decoded = decode_predict_request(body, resolution.record.manifest.signature)
-            return service.infer(resolution, decoded)
-
-        def encode(result: InferResult) -> Response:
-            return Response(encode_predict_response(result.response), media_type=JSON)
-
-        return await _serve("v1", request, model, version, run, encode)
-
     async def _serve(
         route: str,
         request: Request,
-        model: str,
-        version: str | None,
         run: Callable[[bytes, Resolution], InferResult],
         encode: Callable[[InferResult], Response],
     ) -> Response:
         started = time.perf_counter()
+        model: str = request.path_params["model"]
+        version: str | None = request.path_params.get("version")
         outcome = RequestOutcome(
             route=route, status=200, latency_s=0.0, model=model, request_id=_request_id(request)
         )

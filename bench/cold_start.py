@@ -1,0 +1,159 @@
+"""Cold start: a fresh process, from spawn to the first successful inference response.
+
+Each run spawns ``bench.cold_child`` with an empty scratch directory (Lambda's empty
+``/tmp``) and splits the time into interpreter start, imports, artifact fetch,
+verify + decompress, session creation, first run and the rest of the first call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import models
+from bench.harness import ROOT, run_child
+from layerserve.local.events import http_api_event
+
+RUNS = 5
+PYTHON_VARIABLE = "BENCH_PYTHON"
+"""Another interpreter for the fresh processes (e.g. a Python 3.12 venv with the runtime
+dependencies); ``src/`` is then put on its ``PYTHONPATH``."""
+TARGET_S = 1.0
+SEQUENCE = 128
+WIDTH = 14
+
+COLUMNS = (
+    ("startup_s", "python"),
+    ("imports_s", "imports"),
+    ("imports_cpu_s", "(CPU)"),
+    ("wiring_s", "wiring"),
+    ("fetch_s", "fetch"),
+    ("unpack_s", "verify+unzstd"),
+    ("session_s", "session"),
+    ("first_run_s", "first run"),
+    ("rest_s", "app+request"),
+    ("wall_s", "TOTAL"),
+    ("cpu_s", "CPU total"),
+)
+
+
+def write_event(folder: Path, model: str, document: dict[str, Any]) -> Path:
+    body = json.dumps(document).encode()
+    headers = {"content-type": "application/json", "content-length": str(len(body))}
+    path = folder / f"{model}-event.json"
+    path.write_text(json.dumps(http_api_event("POST", f"/v2/models/{model}/infer", body, headers)))
+    return path
+
+
+def tiny_request() -> dict[str, Any]:
+    return {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}
+
+
+def minilm_request() -> dict[str, Any]:
+    feeds = models.token_inputs(batch=1, sequence=SEQUENCE, seed=1)
+    inputs = [
+        {"name": name, "datatype": "INT64", "shape": list(array.shape), "data": array.tolist()}
+        for name, array in feeds.items()
+    ]
+    return {"inputs": inputs, "outputs": [{"name": "sentence_embedding"}]}
+
+
+def child_python() -> tuple[str, dict[str, str]]:
+    """The interpreter for the fresh processes and the environment it needs."""
+    python = os.environ.get(PYTHON_VARIABLE, "")
+    return python, ({"PYTHONPATH": str(ROOT / "src")} if python else {})
+
+
+def python_version(python: str) -> str:
+    command = [python or sys.executable, "-c", "import platform; print(platform.python_version())"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def cold_runs(models_root: Path, event: Path, scratch: Path) -> list[dict[str, float]]:
+    python, extra = child_python()
+    results = []
+    for run in range(-1, RUNS):  # run -1 warms the page cache and .pyc files; not counted
+        env = {
+            **extra,
+            "LAYERSERVE_MODELS_DIR": str(models_root),
+            "LAYERSERVE_SCRATCH_DIR": str(scratch / f"{event.stem}-{run}"),
+            "POWERTOOLS_METRICS_NAMESPACE": "layerserve-bench",
+        }
+        result, wall = run_child("bench.cold_child", [str(event)], env, python)
+        if run >= 0:
+            results.append(_derive(result, wall))
+    return results
+
+
+def _derive(result: dict[str, float], wall: float) -> dict[str, float]:
+    loading = result["fetch_s"] + result["unpack_s"] + result["session_s"]
+    return {
+        **result,
+        "wall_s": wall,
+        "startup_s": wall - result["since_main_s"],
+        "wiring_s": result["build_service_s"] - loading,
+        "rest_s": result["first_call_s"] - result["build_service_s"] - result["first_run_s"],
+    }
+
+
+def medians(runs: Sequence[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def print_table(rows: dict[str, list[dict[str, float]]]) -> None:
+    print(f"Cold start, median of {RUNS} fresh processes (milliseconds)")
+    print(f"{'model':<20}" + "".join(f"{label:>{WIDTH}}" for _, label in COLUMNS) + "  warm call")
+    for name, runs in rows.items():
+        mid = medians(runs)
+        cells = "".join(f"{mid[key] * 1000:>{WIDTH}.1f}" for key, _ in COLUMNS)
+        print(f"{name:<20}{cells}{mid['second_call_s'] * 1000:>11.1f}")
+    for name, runs in rows.items():
+        walls = sorted(run["wall_s"] * 1000 for run in runs)
+        print(f"  {name}: total wall per run (ms): " + ", ".join(f"{w:.0f}" for w in walls))
+    print(
+        "  CPU total: CPU time of all the child's threads until the response (less sensitive "
+        "to a busy machine than wall time; session creation and runs use 2 threads)"
+    )
+
+
+def print_imports() -> None:
+    python, extra = child_python()
+    runs = [run_child("bench.cold_child", ["imports"], extra, python)[0] for _ in range(RUNS)]
+    print(f"\nImport cost, each step after the previous ones (median of {RUNS}, milliseconds)")
+    for label in runs[0]:
+        print(f"  {label:<30}{statistics.median(run[label] for run in runs) * 1000:>8.1f}")
+
+
+def main() -> None:
+    layer = models.minilm_layer()
+    size = (layer / "models" / "minilm" / "1" / "model.onnx.zst").stat().st_size
+    print(f"MiniLM-L6-sized int8 encoder: {size / 2**20:.1f} MiB compressed, [1, {SEQUENCE}] ids")
+    print(f"Fresh processes run Python {python_version(child_python()[0])}")
+    with tempfile.TemporaryDirectory(prefix="layerserve-cold-") as tmp:
+        folder = Path(tmp)
+        models.package(models.identity(4), folder / "tiny", "tiny")
+        rows = {
+            "tiny identity [1,4]": cold_runs(
+                folder / "tiny" / "models", write_event(folder, "tiny", tiny_request()), folder
+            ),
+            "MiniLM-L6 int8": cold_runs(
+                layer / "models", write_event(folder, "minilm", minilm_request()), folder
+            ),
+        }
+    print_table(rows)
+    total = medians(rows["MiniLM-L6 int8"])["wall_s"]
+    print(
+        f"Target: MiniLM int8 total <= {TARGET_S:.1f} s: {'met' if total <= TARGET_S else 'MISSED'}"
+    )
+    print_imports()
+
+
+if __name__ == "__main__":
+    main()

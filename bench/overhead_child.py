@@ -1,0 +1,180 @@
+"""In-process half of the warm-overhead bench: ``python -m bench.overhead_child MODE``.
+
+Configured like the Lambda function, through ``LAYERSERVE_*`` and ``POWERTOOLS_*`` variables
+set by the parent (``bench.handler_overhead``). MODE ``full`` times every layer of the path,
+``handler`` only the raw run and the handler, ``profile`` prints a cProfile of one case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import pstats
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import orjson
+
+from bench.harness import NullSink, as_dict, emit, time_interleaved
+from layerserve.adapters.onnx_runtime import session_options
+from layerserve.api.v2_codec import decode_infer_request, encode_infer_response
+from layerserve.bootstrap import build_inference_service
+from layerserve.lambdas import inference
+from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
+from layerserve.settings import InferenceSettings
+
+# With POWERTOOLS_METRICS_DISABLED=true, Powertools never clears its metric set, so the
+# next model's dimension overwrites the previous one with this warning: expected here.
+warnings.filterwarnings("ignore", message="Dimension 'model' has already been added")
+
+BIG_FEATURES = 262_144
+"""``[1, 262144]`` FP32 is 1 MiB of tensor data."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    model: str
+    features: int
+    binary: bool
+    iterations: int
+
+    @property
+    def path(self) -> str:
+        return f"/v2/models/{self.model}/infer"
+
+
+# 1 MiB as JSON takes ~60 ms a call and has no target: 100 calls keep `make bench` short.
+CASES = (
+    Case("tiny [1,4] JSON", "tiny", 4, binary=False, iterations=2000),
+    Case("tiny [1,4] binary", "tiny", 4, binary=True, iterations=2000),
+    Case("1 MiB [1,262144] JSON", "big", BIG_FEATURES, binary=False, iterations=100),
+    Case("1 MiB [1,262144] binary", "big", BIG_FEATURES, binary=True, iterations=200),
+)
+
+
+def request(case: Case, array: np.ndarray[Any, Any]) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a client sends: JSON data, or binary in and binary out."""
+    spec: dict[str, Any] = {"name": "x", "datatype": "FP32", "shape": list(array.shape)}
+    if case.binary:
+        spec["parameters"] = {"binary_data_size": array.nbytes}
+        document = {"inputs": [spec], "parameters": {"binary_data_output": True}}
+        header = orjson.dumps(document)
+        body = header + array.tobytes()
+        headers = {
+            "content-type": "application/octet-stream",
+            "inference-header-content-length": str(len(header)),
+        }
+    else:
+        spec["data"] = array.reshape(-1)
+        body = orjson.dumps({"inputs": [spec]}, option=orjson.OPT_SERIALIZE_NUMPY)
+        headers = {"content-type": "application/json"}
+    return body, {**headers, "content-length": str(len(body)), "host": "bench.local"}
+
+
+def check(case: Case, array: np.ndarray[Any, Any], response: dict[str, Any]) -> None:
+    """The handler echoed the tensor (an identity model): a wrong result fails the bench."""
+    reply = decode_reply(response)
+    if reply.status != 200:
+        raise RuntimeError(f"{case.name}: status {reply.status}: {reply.body[:200]!r}")
+    if case.binary:
+        length = int(reply.headers["inference-header-content-length"])
+        echoed = np.frombuffer(reply.body[length:], dtype=np.float32)
+    else:
+        echoed = np.asarray(orjson.loads(reply.body)["outputs"][0]["data"], dtype=np.float32)
+    if not np.array_equal(echoed, array.reshape(-1)):
+        raise RuntimeError(f"{case.name}: the response does not echo the input")
+
+
+def _raw_session(settings: InferenceSettings, model: str) -> ort.InferenceSession:
+    """A session built like the handler's, on the ONNX file the handler unpacked."""
+    onnx_path = next((settings.scratch_dir / model / "1").glob("*.onnx"))
+    return ort.InferenceSession(
+        str(onnx_path), sess_options=session_options(), providers=["CPUExecutionProvider"]
+    )
+
+
+def layers(case: Case, settings: InferenceSettings, mode: str) -> dict[str, Callable[[], object]]:
+    """The calls to time, from the bare session.run to the whole handler."""
+    array = np.random.default_rng(0).normal(size=(1, case.features)).astype(np.float32)
+    body, headers = request(case, array)
+    event = http_api_event("POST", case.path, body, headers)
+    context: Any = FakeLambdaContext()  # has what Mangum and Powertools read
+    check(case, array, inference.handler(event, context))
+    session = _raw_session(settings, case.model)
+    calls: dict[str, Callable[[], object]] = {"raw": lambda: session.run(["y"], {"x": array})}
+    if mode == "full":
+        calls["service"] = _service_call(settings, case, body, headers)
+        calls["asgi"] = _asgi_call(event, context)
+    calls["handler"] = lambda: inference.handler(event, context)
+    return calls
+
+
+def _asgi_call(event: dict[str, Any], context: Any) -> Callable[[], object]:
+    """Mangum and FastAPI without the Powertools decorators.
+
+    Metrics are cleared after each call as ``log_metrics`` would flush them: left to pile
+    up, Powertools re-formats the growing value lists on every ``add_metric``.
+    """
+    adapter = inference.asgi_adapter()
+
+    def call() -> object:
+        response = adapter(event, context)
+        inference.metrics.clear_metrics()
+        return response
+
+    return call
+
+
+def _service_call(
+    settings: InferenceSettings, case: Case, body: bytes, headers: dict[str, str]
+) -> Callable[[], object]:
+    """Codec and data plane without HTTP: decode, resolve, run, encode."""
+    service = build_inference_service(settings)
+    header_length = headers.get("inference-header-content-length")
+
+    def call() -> object:
+        decoded = decode_infer_request(body, header_length)
+        result = service.infer(service.resolve(case.model, None), decoded)
+        return encode_infer_response(result.response)
+
+    return call
+
+
+def measure(mode: str) -> dict[str, dict[str, dict[str, Any]]]:
+    settings = InferenceSettings()
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    with contextlib.redirect_stdout(NullSink()):
+        for case in CASES:
+            warmup = max(20, case.iterations // 10)
+            timed = time_interleaved(layers(case, settings, mode), case.iterations, warmup)
+            results[case.name] = {layer: as_dict(stats) for layer, stats in timed.items()}
+    return results
+
+
+def profile(case_name: str, top: int = 30) -> None:
+    case = next(case for case in CASES if case.name == case_name)
+    with contextlib.redirect_stdout(NullSink()):
+        handler = layers(case, InferenceSettings(), "handler")["handler"]
+        for _ in range(50):
+            handler()
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [handler() for _ in range(case.iterations)])
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+def main(argv: list[str]) -> None:
+    mode = argv[0] if argv else "full"
+    if mode == "profile":
+        profile(argv[1] if len(argv) > 1 else CASES[0].name)
+        return
+    emit({"mode": mode, "cases": measure(mode)})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
