@@ -34,6 +34,12 @@ class MetricsSettings(BaseSettings):
     rollup_retention_days: int = Field(default=35, ge=1)
 
 
+class GuardrailSettings(MetricsSettings):
+    """Settings of the scheduled guardrail run: the rollups and the registry table."""
+
+    registry_table: str = Field(min_length=3)
+
+
 class RegistrySettings(BaseSettings):
     """Settings of the registry function (``LAYERSERVE_*``): its table and artifacts bucket.
 
@@ -44,6 +50,8 @@ class RegistrySettings(BaseSettings):
 
     registry_table: str = Field(min_length=3)
     artifacts_bucket: str | None = None
+    rollups_table: str | None = None
+    """With the rollups table, the registry API also answers metrics queries."""
 
 
 class BatchSettings(BaseSettings):

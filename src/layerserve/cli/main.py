@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from layerserve.cli.batch import batch
 from layerserve.cli.dev import dev
 from layerserve.cli.example import example
 from layerserve.cli.package import package
@@ -19,6 +20,7 @@ app.command()(dev)
 app.command()(package)
 app.command()(example)
 register_commands(app)
+app.command()(batch)
 
 
 @app.callback()

@@ -1,0 +1,5 @@
+"""Batch inference function entry point: the handler lives in the runtime layer's package."""
+
+from layerserve.lambdas.batch import handler
+
+__all__ = ["handler"]

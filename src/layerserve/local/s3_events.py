@@ -1,0 +1,232 @@
+"""S3 event delivery for the local stack, where no bucket notification exists.
+
+``S3EventPoller`` lists the uploads bucket's input prefix every ``interval_s`` and
+hands each new object version (or new ETag, on an unversioned bucket) to the batch
+handler as a real ``ObjectCreated:Put`` notification with a URL-encoded key. Like
+Lambda's asynchronous invocations, a delivery that raises is retried (twice) and then
+dropped with a log line. ``LocalInvoker`` queues the handler's continuations; the
+poller runs them in the same thread, one at a time, as one execution environment would.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from layerserve.domain.batch import encode_event_key, normalise_etag
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+
+    from layerserve.services.inference import InferenceService
+    from layerserve.settings import BatchSettings
+
+logger = logging.getLogger(__name__)
+Deliver = Callable[[dict[str, Any]], object]
+ATTEMPTS = 3
+"""One delivery and two retries, like Lambda's asynchronous invocations."""
+
+
+def object_created_event(
+    bucket: str, key: str, size: int, etag: str, version_id: str | None, region: str = "us-east-1"
+) -> dict[str, Any]:
+    """An S3 ``ObjectCreated:Put`` notification, shaped as S3 sends it to Lambda."""
+    obj: dict[str, Any] = {
+        "key": encode_event_key(key),
+        "size": size,
+        "eTag": normalise_etag(etag),
+        "sequencer": f"{time.time_ns():016X}",
+    }
+    if version_id:
+        obj["versionId"] = version_id
+    request_id = uuid.uuid4().hex[:16].upper()
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:LOCAL"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": request_id},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "layerserve-local-batch",
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "LOCAL"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": obj,
+        },
+    }
+    return {"Records": [record]}
+
+
+class LocalInvoker:
+    """``Invoke`` with ``InvocationType=Event``, locally: payloads wait in a queue."""
+
+    def __init__(self) -> None:
+        self.pending: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.pending.put(orjson.loads(kwargs["Payload"]))
+        return {"StatusCode": 202}
+
+
+class S3EventPoller:
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str,
+        deliver: Deliver,
+        *,
+        invoker: LocalInvoker | None = None,
+        interval_s: float = 1.0,
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._prefix = prefix
+        self._deliver = deliver
+        self._invoker = invoker
+        self._interval_s = interval_s
+        self._seen: set[tuple[str, str]] = set()
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def prime(self) -> None:
+        """Treat what is in the bucket now as already delivered (S3 notifies new uploads only)."""
+        for identity, _ in self._current():
+            self._seen.add(identity)
+
+    def poll_once(self) -> int:
+        """Deliver every new object version, then queued continuations; returns deliveries."""
+        delivered = 0
+        for identity, event in self._current():
+            if identity in self._seen:
+                continue
+            delivered += 1
+            if self._attempt(identity, event):
+                self._seen.add(identity)
+        delivered += self._drain()
+        return delivered
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="s3-events", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # the local stack keeps polling whatever one poll did
+                logger.exception("polling s3://%s/%s failed", self._bucket, self._prefix)
+            self._stop.wait(self._interval_s)
+
+    def _attempt(self, identity: tuple[str, str], event: dict[str, Any]) -> bool:
+        """``True`` when the delivery is over (handled, or given up after ``ATTEMPTS``)."""
+        try:
+            self._deliver(event)
+        except Exception:
+            tries = self._attempts.get(identity, 0) + 1
+            self._attempts[identity] = tries
+            logger.exception("delivery %d/%d of %s failed", tries, ATTEMPTS, identity[0])
+            return tries >= ATTEMPTS
+        return True
+
+    def _drain(self) -> int:
+        count = 0
+        while self._invoker is not None and not self._invoker.pending.empty():
+            payload = self._invoker.pending.get_nowait()
+            count += 1
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    self._deliver(payload)
+                    break
+                except Exception:
+                    logger.exception("continuation attempt %d/%d failed", attempt, ATTEMPTS)
+        return count
+
+    def _current(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        found = []
+        paginator = self._client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
+            for item in page.get("Versions", []):
+                if not item.get("IsLatest", True) or item["Key"].endswith("/"):
+                    continue
+                version = item.get("VersionId")
+                version_id = None if version in (None, "null") else version
+                etag = normalise_etag(item["ETag"])
+                event = object_created_event(
+                    self._bucket, item["Key"], item["Size"], etag, version_id
+                )
+                found.append(((item["Key"], version_id or etag), event))
+        return found
+
+
+def ensure_uploads(
+    s3: S3Client, dynamodb: DynamoDBClient, bucket: str, idempotency_table: str
+) -> None:
+    """Create the local uploads bucket (versioned) and idempotency table if missing."""
+    existing = {item["Name"] for item in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if idempotency_table not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=idempotency_table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+
+def start_local_batch(
+    s3: S3Client,
+    dynamodb: DynamoDBClient,
+    bucket: str,
+    settings: BatchSettings,
+    inference: InferenceService,
+    *,
+    interval_s: float = 1.0,
+) -> S3EventPoller:
+    """Everything ``layerserve dev`` needs for uploads: the bucket and idempotency table,
+    the batch handler wired to these clients, and a running poller (``stop()`` it)."""
+    from layerserve.lambdas import batch
+    from layerserve.lambdas.batch.runtime import build_runtime
+    from layerserve.local.events import FakeLambdaContext
+
+    ensure_uploads(s3, dynamodb, bucket, settings.idempotency_table)
+    invoker = LocalInvoker()
+    batch.install(build_runtime(settings, inference, s3=s3, dynamodb=dynamodb, invoker=invoker))
+    context = FakeLambdaContext(
+        function_name="layerserve-batch",
+        invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:layerserve-batch",
+    )
+    poller = S3EventPoller(
+        s3,
+        bucket,
+        settings.input_prefix,
+        lambda event: batch.handler(event, context),
+        invoker=invoker,
+        interval_s=interval_s,
+    )
+    poller.prime()
+    poller.start()
+    return poller

@@ -1,0 +1,217 @@
+"""Running decoded lines through the model in batches, one result per line.
+
+Compatible lines are concatenated along the batch axis and run together; outputs are
+split back by each line's row count. A group the model rejects is retried line by line,
+so one bad line costs only its own result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from layerserve.domain.errors import InferenceFailedError, InvalidInputError
+from layerserve.domain.tensors import InferInput, InferRequest, RequestedOutput, check_inputs
+from layerserve.services.batch import encode
+from layerserve.services.batch.ports import RequestCodec
+from layerserve.services.batch.records import (
+    ErrorItem,
+    Item,
+    LineResult,
+    RowsItem,
+    V2Item,
+)
+from layerserve.services.catalog import Resolution
+from layerserve.services.inference import InferenceService
+
+LineErrors = (InvalidInputError, InferenceFailedError)
+Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One line's decoded request, waiting to join a group."""
+
+    position: int
+    item: RowsItem | V2Item
+    request: InferRequest
+
+    @property
+    def rows(self) -> int:
+        return self.request.inputs[0].shape[0]
+
+
+class BatchExecutor:
+    def __init__(
+        self, service: InferenceService, resolution: Resolution, codec: RequestCodec
+    ) -> None:
+        self._service = service
+        self._resolution = resolution
+        self._codec = codec
+        self._signature = resolution.record.manifest.signature
+        self._batchable = all(
+            spec.shape and not (isinstance(spec.shape[0], int) and spec.shape[0] >= 0)
+            for spec in self._signature.inputs
+        )
+        self.infer_s = 0.0
+
+    # --- JSON Lines -----------------------------------------------------------------------
+    def run_lines(self, items: list[Item]) -> list[LineResult]:
+        results: list[LineResult | None] = [None] * len(items)
+        rows: list[tuple[int, RowsItem]] = []
+        units: list[_Unit] = []
+        for position, item in enumerate(items):
+            if isinstance(item, ErrorItem):
+                results[position] = LineResult(item.line, error=item.message)
+            elif isinstance(item, RowsItem):
+                rows.append((position, item))
+            else:
+                units.append(_Unit(position, item, item.request))
+        units.extend(self._rows_fast(rows, results))
+        self._run_units(units, results)
+        return [result for result in results if result is not None]
+
+    def _rows_fast(
+        self, rows: list[tuple[int, RowsItem]], results: list[LineResult | None]
+    ) -> list[_Unit]:
+        """Decode all instance lines in one go; on any trouble decode them one by one."""
+        if not rows:
+            return []
+        if self._batchable and len(rows) > 1:
+            try:
+                request = self._codec.instances(
+                    [row for _, item in rows for row in item.rows], self._signature
+                )
+                check_inputs(self._signature, request.inputs)
+                outputs = self._infer(request)
+            except LineErrors:
+                pass
+            else:
+                counts = [len(item.rows) for _, item in rows]
+                if _splittable(outputs, sum(counts)):
+                    self._fill(results, [(p, i) for p, i in rows], counts, outputs)
+                    return []
+        units = []
+        for position, item in rows:
+            try:
+                request = self._codec.instances(item.rows, self._signature)
+                check_inputs(self._signature, request.inputs)
+            except InvalidInputError as exc:
+                results[position] = LineResult(item.line, error=exc.message)
+                continue
+            units.append(_Unit(position, item, request))
+        return units
+
+    def _run_units(self, units: list[_Unit], results: list[LineResult | None]) -> None:
+        groups: dict[Hashable, list[_Unit]] = {}
+        for unit in units:
+            key = self._group_key(unit)
+            groups.setdefault(key if key is not None else ("alone", unit.position), []).append(unit)
+        for group in groups.values():
+            self._run_group(group, results)
+
+    def _group_key(self, unit: _Unit) -> Hashable | None:
+        request = unit.request
+        if isinstance(unit.item, V2Item):
+            try:
+                check_inputs(self._signature, request.inputs)
+            except InvalidInputError:
+                return None  # runs alone and reports its own error
+        if not self._batchable or any(not item.shape for item in request.inputs):
+            return None
+        if len({item.shape[0] for item in request.inputs}) != 1:
+            return None
+        inputs = tuple(sorted((i.name, i.datatype, i.shape[1:]) for i in request.inputs))
+        outputs = tuple(out.name for out in request.outputs or ())
+        return (isinstance(unit.item, V2Item), inputs, outputs)
+
+    def _run_group(self, group: list[_Unit], results: list[LineResult | None]) -> None:
+        try:
+            outputs = self._infer(_concatenate(group) if len(group) > 1 else group[0].request)
+        except LineErrors as exc:
+            if len(group) == 1:
+                unit = group[0]
+                results[unit.position] = LineResult(unit.item.line, error=exc.message)
+                return
+            outputs = None
+        counts = [unit.rows for unit in group]
+        if outputs is None or (len(group) > 1 and not _splittable(outputs, sum(counts))):
+            for unit in group:
+                self._run_group([unit], results)
+            return
+        self._fill(results, [(u.position, u.item) for u in group], counts, outputs)
+
+    def _fill(
+        self,
+        results: list[LineResult | None],
+        members: list[tuple[int, RowsItem | V2Item]],
+        counts: list[int],
+        outputs: Arrays,
+    ) -> None:
+        start = 0
+        single = len(members) == 1
+        rows = encode.RowFragments(outputs)
+        for (position, item), count in zip(members, counts, strict=True):
+            stop = start + count
+            if isinstance(item, V2Item):
+                part = outputs if single else {k: v[start:stop] for k, v in outputs.items()}
+                results[position] = LineResult(item.line, encode.v2_outputs(part, item.request.id))
+            elif item.single:
+                results[position] = LineResult(item.line, fragment=rows.prediction(start))
+            else:
+                results[position] = LineResult(item.line, encode.predictions(outputs, start, stop))
+            start = stop
+
+    # --- blocks and arrays ----------------------------------------------------------------
+    def run_block(self, lines: list[int], block: np.ndarray[Any, Any]) -> list[LineResult]:
+        """CSV rows as one array: one ``prediction`` per row; rejected blocks go row by row."""
+        spec = self._signature.inputs[0]
+        try:
+            outputs = self._infer(
+                InferRequest([InferInput(spec.name, spec.datatype, block.shape, block)])
+            )
+        except LineErrors as exc:
+            if len(lines) == 1:
+                return [LineResult(lines[0], error=exc.message)]
+            outputs = None
+        if outputs is None or not _splittable(outputs, len(lines)):
+            return [
+                r for i, line in enumerate(lines) for r in self.run_block([line], block[i : i + 1])
+            ]
+        rows = encode.RowFragments(outputs)
+        return [LineResult(line, fragment=rows.prediction(i)) for i, line in enumerate(lines)]
+
+    def run_arrays(self, feeds: Arrays, output: str) -> np.ndarray[Any, Any]:
+        """One output of the model over array rows; failures are the file's."""
+        inputs = []
+        for spec in self._signature.inputs:
+            array = feeds[spec.name]
+            inputs.append(InferInput(spec.name, spec.datatype, array.shape, array))
+        outputs = self._infer(InferRequest(inputs, outputs=[RequestedOutput(output)]))
+        return outputs[output]
+
+    def _infer(self, request: InferRequest) -> Arrays:
+        started = time.perf_counter()
+        try:
+            return self._service.infer(self._resolution, request).outputs
+        finally:
+            self.infer_s += time.perf_counter() - started
+
+
+def _splittable(outputs: Arrays, rows: int) -> bool:
+    """Whether every output keeps the batch axis, so rows can go back to their lines."""
+    return all(array.ndim and array.shape[0] == rows for array in outputs.values())
+
+
+def _concatenate(group: list[_Unit]) -> InferRequest:
+    first = group[0].request
+    named = [{item.name: item.array for item in unit.request.inputs} for unit in group]
+    inputs = []
+    for item in first.inputs:
+        array = np.concatenate([arrays[item.name] for arrays in named])
+        inputs.append(InferInput(item.name, item.datatype, array.shape, array))
+    return InferRequest(inputs, outputs=first.outputs)

@@ -1,0 +1,53 @@
+"""JSON Lines input: each line a V2 request, an ``{"instances": [...]}`` object or one instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+
+import orjson
+
+from layerserve.domain.errors import InvalidInputError
+from layerserve.services.batch.lines import Line
+from layerserve.services.batch.ports import RequestCodec
+from layerserve.services.batch.records import ErrorItem, Item, LineBatch, RowsItem, V2Item
+
+
+def decode_line(raw: bytes | None, number: int, codec: RequestCodec, max_line: int) -> Item:
+    """A line as an item; whatever is wrong with it becomes an ``ErrorItem``."""
+    if raw is None:
+        return ErrorItem(number, f"line is longer than {max_line} bytes")
+    if not raw or raw.isspace():
+        return ErrorItem(number, "empty line")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return ErrorItem(number, f"not valid JSON: {exc}")
+    if isinstance(document, dict) and "inputs" in document:
+        try:
+            return V2Item(number, codec.v2(raw))
+        except InvalidInputError as exc:
+            return ErrorItem(number, exc.message)
+    if isinstance(document, dict) and "instances" in document:
+        instances = document["instances"]
+        if not isinstance(instances, list) or not instances:
+            return ErrorItem(number, "'instances' must be a non-empty list")
+        return RowsItem(number, instances, single=False)
+    return RowsItem(number, [document], single=True)
+
+
+def jsonl_batches(
+    lines: Iterator[Line], first_item: int, batch_size: int, codec: RequestCodec, max_line: int
+) -> Iterator[LineBatch]:
+    """Batches of ``batch_size`` lines; ``first_item`` is the 0-based index of the first line."""
+    item = first_item
+    while True:
+        chunk = list(islice(lines, batch_size))
+        if not chunk:
+            return
+        items = [
+            decode_line(raw, item + index + 1, codec, max_line)
+            for index, (raw, _) in enumerate(chunk)
+        ]
+        item += len(chunk)
+        yield LineBatch(items, chunk[-1][1], item)
