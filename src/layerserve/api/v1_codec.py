@@ -20,17 +20,19 @@ def decode_predict_request(body: bytes, signature: Signature) -> InferRequest:
     instances = document.get("instances") if isinstance(document, dict) else None
     if not isinstance(instances, list) or not instances:
         raise InvalidInputError("'instances' must be a non-empty list")
+    return decode_instances(instances, signature)
+
+
+def decode_instances(instances: list[Any], signature: Signature) -> InferRequest:
+    """Instances as one request: rows of a single input, or objects naming every input."""
     if all(isinstance(row, dict) for row in instances):
-        columns = {spec.name: _column(spec, instances) for spec in signature.inputs}
-        inputs = [_input(spec, columns[spec.name]) for spec in signature.inputs]
-    elif len(signature.inputs) == 1:
-        inputs = [_input(signature.inputs[0], instances)]
-    else:
-        names = ", ".join(spec.name for spec in signature.inputs)
-        raise InvalidInputError(
-            f"this model takes several inputs ({names}): send one object per row"
-        )
-    return InferRequest(inputs=inputs)
+        return InferRequest([_input(spec, _column(spec, instances)) for spec in signature.inputs])
+    if len(signature.inputs) == 1:
+        return InferRequest([_input(signature.inputs[0], instances)])
+    names = ", ".join(spec.name for spec in signature.inputs)
+    raise InvalidInputError(
+        f"this model takes several inputs ({names}): give one object per instance naming each"
+    )
 
 
 def _column(spec: TensorSpec, rows: list[dict[str, Any]]) -> list[Any]:
