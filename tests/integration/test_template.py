@@ -1,29 +1,51 @@
 """template.yaml: cfn-lint clean, transformed by the SAM translator, wired as designed.
 
-No AWS calls: the translator gets a fixed region and an empty managed-policy map, and
-local code paths are swapped for S3 URIs as ``sam package`` would do.
+Functions, their environments, layers and builds, and the HTTP API's routes. IAM is in
+test_template_iam.py; storage, event sources and monitoring in test_template_resources.py.
 """
 
 from __future__ import annotations
 
-import copy
+import importlib.util
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import boto3
 import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
-from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
-from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
-from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+from pydantic_settings import BaseSettings
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-Resources = dict[str, dict[str, Any]]
+from layerserve.api.inference_app import create_inference_app
+from layerserve.api.registry_app import create_registry_app
+from layerserve.settings import (
+    BatchSettings,
+    GuardrailSettings,
+    InferenceSettings,
+    MetricsSettings,
+    RegistrySettings,
+)
+from tests.cfn_template import (
+    ACCOUNT,
+    STACK_ID_BLOCK,
+    TEMPLATE,
+    Doc,
+    Resolver,
+    Resources,
+    of_type,
+    source,
+    translated,
+)
 
 # cfn-lint findings accepted on purpose, by rule id, with the reason. Empty: none needed.
 JUSTIFIED_LINT: dict[str, str] = {}
+
+# The settings classes each function's entry point builds from its environment.
+SETTINGS: dict[str, list[type[BaseSettings]]] = {
+    "InferenceFunction": [InferenceSettings],
+    "RegistryFunction": [RegistrySettings],
+    "BatchFunction": [BatchSettings, InferenceSettings],
+    "MetricsFunction": [MetricsSettings],
+    "GuardrailFunction": [GuardrailSettings],
+}
 
 PROTOCOL_REQUESTS = [
     ("GET", "/v2"),
@@ -40,32 +62,13 @@ PROTOCOL_REQUESTS = [
 
 
 @pytest.fixture(scope="module")
-def source() -> dict[str, Any]:
-    parsed: dict[str, Any] = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
-    return parsed
+def template() -> Doc:
+    return source()
 
 
 @pytest.fixture(scope="module")
-def resources(source: dict[str, Any]) -> Iterator[Resources]:
-    """The CloudFormation resources the SAM translator produces from the template."""
-    template = copy.deepcopy(source)
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://layerserve-artifacts/{properties[key]}.zip"
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            patch.setenv(name, "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        session = boto3.session.Session(region_name="us-east-1")
-        translator = Translator({}, Parser(), boto_session=session)
-        translated = translator.translate(template, {}, get_managed_policy_map=dict)
-    yield translated["Resources"]
-
-
-def of_type(resources: Resources, kind: str) -> Resources:
-    return {name: res for name, res in resources.items() if res["Type"] == kind}
+def resources() -> Resources:
+    return translated()
 
 
 def layer_id(resources: Resources, prefix: str) -> str:
@@ -87,11 +90,16 @@ def test_cfn_lint_reports_nothing_unjustified() -> None:
 
 
 def test_translator_yields_the_expected_resources(resources: Resources) -> None:
-    assert resources["InferenceFunction"]["Type"] == "AWS::Lambda::Function"
-    assert resources["InferenceFunctionRole"]["Type"] == "AWS::IAM::Role"
-    assert resources["InferenceLogGroup"]["Type"] == "AWS::Logs::LogGroup"
+    assert set(of_type(resources, "AWS::Lambda::Function")) == set(SETTINGS)
     assert resources["HttpApi"]["Type"] == "AWS::ApiGatewayV2::Api"
     assert resources["HttpApiApiGatewayDefaultStage"]["Type"] == "AWS::ApiGatewayV2::Stage"
+    assert set(of_type(resources, "AWS::DynamoDB::Table")) == {
+        "RegistryTable",
+        "RollupsTable",
+        "BatchIdempotencyTable",
+    }
+    assert set(of_type(resources, "AWS::S3::Bucket")) == {"ArtifactsBucket", "UploadsBucket"}
+    assert len(of_type(resources, "AWS::CloudWatch::Dashboard")) == 1
     assert layer_id(resources, "RuntimeLayer") != layer_id(resources, "ModelsLayer")
 
 
@@ -107,9 +115,6 @@ def test_python312_everywhere(resources: Resources) -> None:
 def test_inference_function_settings(resources: Resources) -> None:
     props = resources["InferenceFunction"]["Properties"]
     assert props["Handler"] == "app.handler"
-    assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["LoggingConfig"]["LogFormat"] == "JSON"
-    assert props["LoggingConfig"]["LogGroup"] == {"Ref": "InferenceLogGroup"}
     assert props["MemorySize"] == {"Ref": "InferenceMemorySize"}
     assert props["Timeout"] == {"Ref": "InferenceTimeout"}
     assert props["EphemeralStorage"] == {"Size": {"Ref": "InferenceEphemeralStorage"}}
@@ -118,88 +123,133 @@ def test_inference_function_settings(resources: Resources) -> None:
     assert env["LAYERSERVE_MODELS_DIR"] == "/opt/models"
     assert env["LAYERSERVE_SCRATCH_DIR"] == "/tmp/layerserve"
     assert env["LAYERSERVE_MAX_BODY_BYTES"] == {"Ref": "MaxBodyBytes"}
-    assert env["POWERTOOLS_SERVICE_NAME"] == "inference"
-    assert env["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
-    assert env["LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert env["LAYERSERVE_REGISTRY_TABLE"] == {"Ref": "RegistryTable"}
+    assert env["LAYERSERVE_REGISTRY_TTL_S"] == {"Ref": "RegistryCacheSeconds"}
 
 
-def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    props = role["Properties"]
-    assert not props.get("ManagedPolicyArns"), "managed policies cannot be checked: use inline ones"
-    return [
-        statement
-        for policy in props.get("Policies", [])
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
+def test_log_level_never_drops_metric_lines(template: Doc) -> None:
+    """EMF and metric record lines carry no level: Lambda's filter treats them as INFO."""
+    assert template["Parameters"]["LogLevel"]["AllowedValues"] == ["DEBUG", "INFO"]
+    logging = template["Globals"]["Function"]["LoggingConfig"]
+    assert logging["ApplicationLogLevel"] == {"Ref": "LogLevel"}
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def test_every_function_logs_json_to_its_own_group_with_traces(resources: Resources) -> None:
+    groups = []
+    for name, function in of_type(resources, "AWS::Lambda::Function").items():
+        props = function["Properties"]
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", name
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup", name
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        groups.append(group)
+        env = props["Environment"]["Variables"]
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}, name
+        assert env["LOG_LEVEL"] == {"Ref": "LogLevel"}, name
+        assert env["POWERTOOLS_SERVICE_NAME"], name
+    assert len(set(groups)) == len(groups), "functions must not share a log group"
 
 
-def test_each_function_has_its_own_least_privilege_role(resources: Resources) -> None:
-    functions = of_type(resources, "AWS::Lambda::Function")
-    roles = [fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()]
-    assert len(set(roles)) == len(roles), "functions must not share a role"
-    for role_id in roles:
-        role = resources[role_id]
-        assert role["Type"] == "AWS::IAM::Role"
-        for statement in _statements(role):
-            actions = _as_list(statement["Action"])
-            assert statement["Effect"] == "Allow"
-            assert all(action != "*" and not action.endswith(":*") for action in actions), actions
-            if "*" in _as_list(statement["Resource"]):  # only where AWS has no resource-level IAM
-                assert all(action.startswith("xray:") for action in actions), actions
-
-
-def test_inference_role_only_logs_and_traces(resources: Resources) -> None:
-    actions = {
-        action
-        for statement in _statements(resources["InferenceFunctionRole"])
-        for action in _as_list(statement["Action"])
+@pytest.mark.parametrize("function", sorted(SETTINGS))
+def test_environment_satisfies_the_function_settings(
+    template: Doc, function: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each LAYERSERVE_* variable is a setting the code reads; the settings validate."""
+    env = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    classes = SETTINGS[function]
+    known = {
+        f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+        for cls in classes
+        for field in cls.model_fields
     }
-    assert actions == {
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-    }
+    ours = {name for name in env if name.startswith("LAYERSERVE_")}
+    assert ours - known == set(), "variables no settings class reads"
+    resolve = Resolver(template)
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(resolve(value)))
+    for cls in classes:
+        cls()
 
 
+def test_registry_and_batch_name_the_buckets_they_use(template: Doc) -> None:
+    resolve = Resolver(template)
+    registry_env = template["Resources"]["RegistryFunction"]["Properties"]["Environment"]
+    artifacts = resolve(registry_env["Variables"]["LAYERSERVE_ARTIFACTS_BUCKET"])
+    assert artifacts == resolve({"Ref": "ArtifactsBucket"})
+    assert artifacts == f"layerserve-artifacts-{ACCOUNT}-{STACK_ID_BLOCK}"
+    assert resolve({"Ref": "UploadsBucket"}) == f"layerserve-uploads-{ACCOUNT}-{STACK_ID_BLOCK}"
+
+
+# --- HTTP API ------------------------------------------------------------------------------
 def _route_pattern(path: str) -> re.Pattern[str]:
     pattern = re.escape(path)
     pattern = pattern.replace(re.escape("{proxy+}"), ".+")
     return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern) + "$")
 
 
-def _routes(resources: Resources) -> list[tuple[str, re.Pattern[str], dict[str, Any]]]:
+def _api_body(resources: Resources) -> Doc:
     (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
-    routes = []
-    for path, methods in api["Properties"]["Body"]["paths"].items():
-        for method, operation in methods.items():
-            verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
-            routes.append(
-                (verb, _route_pattern(path), operation["x-amazon-apigateway-integration"])
-            )
-    return routes
+    return cast(Doc, api["Properties"]["Body"])
 
 
-def _route_for(resources: Resources, method: str, path: str) -> dict[str, Any] | None:
-    for verb, pattern, integration in _routes(resources):
-        if verb in ("ANY", method) and pattern.match(path):
-            return integration
+def _route_for(resources: Resources, method: str, path: str) -> Doc | None:
+    """The OpenAPI operation API Gateway picks for ``method path``, if any."""
+    for route, methods in _api_body(resources)["paths"].items():
+        for verb, operation in methods.items():
+            verb = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
+            if verb in ("ANY", method) and _route_pattern(route).match(path):
+                return cast(Doc, operation)
     return None
+
+
+def _integration_target(operation: Doc) -> str:
+    integration = operation["x-amazon-apigateway-integration"]
+    assert integration["type"] == "aws_proxy"
+    assert integration["payloadFormatVersion"] == "2.0"
+    found = re.search(r"\$\{(\w+)\.Arn\}", integration["uri"]["Fn::Sub"])
+    assert found is not None
+    return found.group(1)
+
+
+def _app_requests(paths: dict[str, Any]) -> list[tuple[str, str]]:
+    """One concrete request per operation of an app's OpenAPI document."""
+    return [
+        (verb.upper(), re.sub(r"\{[^}]+\}", "x1", path))
+        for path, verbs in paths.items()
+        for verb in verbs
+    ]
 
 
 @pytest.mark.parametrize(("method", "path"), PROTOCOL_REQUESTS)
 def test_http_api_routes_the_protocol_to_the_inference_function(
     resources: Resources, method: str, path: str
 ) -> None:
-    integration = _route_for(resources, method, path)
-    assert integration is not None, f"{method} {path} has no route"
-    assert integration["type"] == "aws_proxy"
-    assert integration["payloadFormatVersion"] == "2.0"
-    assert "${InferenceFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    operation = _route_for(resources, method, path)
+    assert operation is not None, f"{method} {path} has no route"
+    assert _integration_target(operation) == "InferenceFunction"
+
+
+def test_every_inference_route_is_open_and_reaches_inference(resources: Resources) -> None:
+    app = create_inference_app(cast(Any, object()))
+    for method, path in _app_requests(app.openapi()["paths"]):
+        operation = _route_for(resources, method, path)
+        assert operation is not None, f"{method} {path} has no route"
+        assert _integration_target(operation) == "InferenceFunction", path
+        assert not operation.get("security"), f"{method} {path} must stay open"
+
+
+def test_every_registry_route_is_iam_authorised(resources: Resources) -> None:
+    app = create_registry_app(cast(Any, object()))
+    requests = _app_requests(app.openapi()["paths"])
+    assert len(requests) > 10
+    for method, path in requests:
+        operation = _route_for(resources, method, path)
+        assert operation is not None, f"{method} {path} has no route"
+        assert _integration_target(operation) == "RegistryFunction", path
+        assert operation["security"] == [{"AWS_IAM": []}], f"{method} {path} must need SigV4"
+    scheme = _api_body(resources)["components"]["securitySchemes"]["AWS_IAM"]
+    assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
 
 
 @pytest.mark.parametrize(
@@ -209,39 +259,50 @@ def test_http_api_routes_nothing_else(resources: Resources, method: str, path: s
     assert _route_for(resources, method, path) is None
 
 
+# --- layers and build ------------------------------------------------------------------------
 def test_layers_are_attached(resources: Resources) -> None:
-    layers = resources["InferenceFunction"]["Properties"]["Layers"]
     runtime, models = layer_id(resources, "RuntimeLayer"), layer_id(resources, "ModelsLayer")
-    assert layers == [{"Ref": runtime}, {"Ref": models}]
+    for name, function in of_type(resources, "AWS::Lambda::Function").items():
+        with_models = name in ("InferenceFunction", "BatchFunction")
+        expected = [{"Ref": runtime}, {"Ref": models}] if with_models else [{"Ref": runtime}]
+        assert function["Properties"]["Layers"] == expected, name
     assert resources[models]["Properties"]["Content"]["S3Key"] == "layers/models.zip"
 
 
 def test_architecture_parameter_flows_to_functions_and_layers(
-    source: dict[str, Any], resources: Resources
+    template: Doc, resources: Resources
 ) -> None:
-    parameter = source["Parameters"]["Architecture"]
+    parameter = template["Parameters"]["Architecture"]
     assert (parameter["Default"], parameter["AllowedValues"]) == ("x86_64", ["x86_64", "arm64"])
     arch = {"Ref": "Architecture"}
     for function in of_type(resources, "AWS::Lambda::Function").values():
         assert function["Properties"]["Architectures"] == [arch]
     runtime = resources[layer_id(resources, "RuntimeLayer")]["Properties"]
     assert runtime["CompatibleArchitectures"] == [arch]
-    metadata = source["Resources"]["RuntimeLayer"]["Metadata"]
+    metadata = template["Resources"]["RuntimeLayer"]["Metadata"]
     assert metadata == {"BuildMethod": "makefile", "BuildArchitecture": arch}
     models = resources[layer_id(resources, "ModelsLayer")]["Properties"]
     assert sorted(models["CompatibleArchitectures"]) == ["arm64", "x86_64"]  # data only
 
 
-def test_functions_build_without_docker(source: dict[str, Any]) -> None:
-    for name, resource in source["Resources"].items():
+def test_functions_build_without_docker(template: Doc) -> None:
+    for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             assert resource["Metadata"]["BuildMethod"] == "makefile", name
-            makefile = TEMPLATE.parent / resource["Properties"]["CodeUri"] / "Makefile"
-            assert f"build-{name}:" in makefile.read_text(encoding="utf-8")
+            code = TEMPLATE.parent / resource["Properties"]["CodeUri"]
+            assert (code / "app.py").is_file(), name
+            assert f"build-{name}" in (code / "Makefile").read_text(encoding="utf-8"), name
     layer_makefile = TEMPLATE.parent / "layers/runtime/Makefile"
     assert "build-RuntimeLayer:" in layer_makefile.read_text(encoding="utf-8")
 
 
-def test_outputs_the_api_url(source: dict[str, Any]) -> None:
-    url = source["Outputs"]["ApiUrl"]["Value"]
-    assert url == {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+@pytest.mark.parametrize("function", sorted(SETTINGS))
+def test_handler_exists_in_the_function_code(template: Doc, function: str) -> None:
+    props = template["Resources"][function]["Properties"]
+    module_name, attribute = props["Handler"].split(".")
+    path = TEMPLATE.parent / props["CodeUri"] / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(f"_entry_{function}", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(getattr(module, attribute, None)), f"{path} has no {attribute}"
