@@ -118,6 +118,8 @@ def test_allowed_locations(location: str) -> None:
         ("models//m", "must be relative"),
         ("s3://other/artifacts/m/1/model.onnx.zst", "outside the artifacts bucket"),
         ("s3://art", "bucket and a key"),
+        ("s3://art/elsewhere/m/1/model.onnx.zst", "must be under artifacts/"),
+        ("s3://art/artifacts/../secrets/x", "must be under artifacts/"),
         ("https://art.s3.amazonaws.com/k", "must be relative"),
     ],
 )

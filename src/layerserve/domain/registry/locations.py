@@ -50,6 +50,11 @@ def validate_location(raw: str, artifacts_bucket: str | None) -> str:
         if artifacts_bucket is None or uri.bucket != artifacts_bucket:
             allowed = f"'{artifacts_bucket}'" if artifacts_bucket else "none configured"
             raise InvalidInputError(f"s3 URI '{raw}' is outside the artifacts bucket ({allowed})")
+        if not uri.key.startswith(f"{ARTIFACTS_PREFIX}/") or ".." in uri.key.split("/"):
+            # The functions may read artifacts/* only (least privilege): say so now.
+            raise InvalidInputError(
+                f"s3 URI '{raw}' must be under {ARTIFACTS_PREFIX}/ in the bucket"
+            )
         return str(uri)
     if not _LAYER_PATH.fullmatch(raw) or any(part in (".", "..") for part in raw.split("/")):
         raise InvalidInputError(
