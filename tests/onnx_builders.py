@@ -238,3 +238,29 @@ def noisy(size: int = 32_768, seed: int = 0) -> onnx.ModelProto:
     node = helper.make_node("Add", ["x", "w"], ["y"])
     graph = helper.make_graph([node], "noisy", [x], [y], [numpy_helper.from_array(w, "w")])
     return _finish(graph)
+
+
+def shifted(offset: float, features: int = 4) -> onnx.ModelProto:
+    """``y = x + offset``: the same signature as ``identity()``, outputs moved by ``offset``."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", features])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", features])
+    shift = numpy_helper.from_array(np.array([offset], dtype=np.float32), "offset")
+    node = helper.make_node("Add", ["x", "offset"], ["y"])
+    return _finish(helper.make_graph([node], "shifted", [x], [y], [shift]))
+
+
+def fails_unless_batch_divides(rows: int = 3, features: int = 4) -> onnx.ModelProto:
+    """``y = x`` when the batch is a multiple of ``rows``; any other batch fails at run time.
+
+    Same signature as ``identity()``: the reshape to ``[rows, -1]`` only fails in
+    ``session.run``, like a model that breaks on some inputs in production.
+    """
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", features])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", features])
+    grouped = numpy_helper.from_array(np.array([rows, -1], dtype=np.int64), "grouped")
+    back = numpy_helper.from_array(np.array([-1, features], dtype=np.int64), "back")
+    nodes = [
+        helper.make_node("Reshape", ["x", "grouped"], ["g"]),
+        helper.make_node("Reshape", ["g", "back"], ["y"]),
+    ]
+    return _finish(helper.make_graph(nodes, "fragile", [x], [y], [grouped, back]))

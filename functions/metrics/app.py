@@ -1,5 +1,8 @@
-"""Metrics function entry point: the handler lives in the runtime layer's package."""
+"""Metrics function entry points: the handlers live in the runtime layer's package.
 
-from layerserve.lambdas.metrics import handler
+``handler`` folds the inference log subscription; ``schedule_handler`` runs the guardrails.
+"""
 
-__all__ = ["handler"]
+from layerserve.lambdas.metrics import handler, schedule_handler
+
+__all__ = ["handler", "schedule_handler"]

@@ -8,6 +8,8 @@ a stale alias revision is a 409 whose body also carries the current ``revision``
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -18,8 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
+from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.api.errors import install_error_handlers
+from layerserve.domain.errors import ServiceUnavailableError
+from layerserve.services.aggregation import RollupReader
+from layerserve.services.metrics_report import metrics_window, model_metrics
 from layerserve.services.registry import (
     Archive,
     Canary,
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Principal = Callable[[Request], str]
+Clock = Callable[[], datetime]
 
 
 def build_registry_service(
@@ -53,6 +60,19 @@ def build_registry_service(
         return RegistryService(store)
     artifacts = S3Artifacts(s3 or boto3.client("s3"))
     return RegistryService(store, artifacts=artifacts, artifacts_bucket=settings.artifacts_bucket)
+
+
+def build_rollups(
+    settings: RegistrySettings, *, dynamodb: DynamoDBClient | None = None
+) -> DynamoDBRollups | None:
+    """The metrics rollups the API reads, when a rollups table is configured."""
+    if not settings.rollups_table:
+        return None
+    return DynamoDBRollups(settings.rollups_table, dynamodb or boto3.client("dynamodb"))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def caller_principal(request: Request) -> str:
@@ -76,9 +96,16 @@ def _dump(item: BaseModel) -> Any:
 
 
 def create_registry_app(
-    service: RegistryService, *, principal: Principal = caller_principal
+    service: RegistryService,
+    *,
+    principal: Principal = caller_principal,
+    rollups: RollupReader | None = None,
+    clock: Clock = _utc_now,
 ) -> FastAPI:
-    """A FastAPI app with the registry routes; mount it or serve it through Mangum."""
+    """A FastAPI app with the registry routes; mount it or serve it through Mangum.
+
+    With ``rollups`` it also serves ``/registry/models/{model}/metrics``.
+    """
     app = FastAPI(title="layerserve registry", openapi_url="/registry/openapi.json", docs_url=None)
     install_error_handlers(app)
     router = APIRouter(prefix="/registry")
@@ -168,6 +195,25 @@ def create_registry_app(
     ) -> Response:
         page = await call(service.history, model, limit, cursor)
         return _json({"entries": [_dump(e) for e in page.entries], "next_cursor": page.cursor})
+
+    @router.get("/models/{model}/metrics")
+    async def metrics(
+        model: str,
+        version: str | None = None,
+        alias: str | None = None,
+        since: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Response:
+        if rollups is None:
+            raise ServiceUnavailableError(
+                "metrics are not configured: the registry has no rollups table"
+            )
+        window = metrics_window(clock(), since, start, end)
+        report = await call(
+            partial(model_metrics, version=version, alias=alias), service, rollups, model, window
+        )
+        return _json(_dump(report))
 
     app.include_router(router)
     return app

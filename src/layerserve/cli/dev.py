@@ -14,7 +14,9 @@ from rich.console import Console
 
 from layerserve.domain.manifest import Manifest, TensorSpec
 from layerserve.domain.versions import version_key
+from layerserve.local.guardrails import POLICIES
 from layerserve.local.stack import LocalStack, StackOptions
+from layerserve.local.traffic import DemoTraffic
 
 console = Console(stderr=True)
 
@@ -41,23 +43,56 @@ def dev(
         int | None,
         typer.Option(min=1, max=99, help="With 2+ versions: canary the newest at this weight."),
     ] = None,
+    canary_policy: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Guardrails for the --canary: {' or '.join(POLICIES)} "
+            "(fast: 10 → 50 → 100 %, 30 s bake, 100 samples)."
+        ),
+    ] = None,
+    tick: Annotated[
+        float,
+        typer.Option(min=0.5, help="Seconds between log deliveries and guardrail runs."),
+    ] = 5.0,
+    traffic: Annotated[
+        float,
+        typer.Option(min=0, help="Send this many random requests per second (0: none)."),
+    ] = 0.0,
     emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
 ) -> None:
     """Run the whole stack locally: inference, registry and metrics through their handlers."""
     root = models_root(models)
     if not root.is_dir():
         raise typer.BadParameter(f"{models} is not a folder", param_hint="--models")
+    if canary_policy is not None and canary_policy not in POLICIES:
+        raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "layerserve")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false" if emf else "true"
     scratch = Path(tempfile.mkdtemp(prefix="layerserve-"))
-    options = StackOptions(root, scratch, embedded_aws, aws_port, canary_weight=canary)
+    policy = POLICIES[canary_policy] if canary_policy else None
+    options = StackOptions(
+        root,
+        scratch,
+        embedded_aws,
+        aws_port,
+        canary_weight=canary,
+        tick_s=tick,
+        canary_policy=policy,
+    )
     stack = LocalStack(options)
     gateway = stack.start()
     base = f"http://{host}:{port}"
     _describe(stack, base)
+    # Loopback whatever address the server listens on: the requests never leave the host.
+    sender = DemoTraffic(f"http://127.0.0.1:{port}", latest_manifests(root), traffic or 1.0)
+    if traffic:
+        console.print(f"\nsending {traffic:g} random requests per second to each model in turn")
+        sender.start()
     try:
         uvicorn.run(gateway, host=host, port=port, log_level="warning")
     finally:
+        if traffic:
+            sender.stop()
         stack.stop()
 
 
@@ -83,6 +118,9 @@ def _describe(stack: LocalStack, base: str) -> None:
         console.print(
             f"layerserve status {model.name} --endpoint {base}", highlight=False, soft_wrap=True
         )
+        console.print(
+            f"layerserve metrics {model.name} --endpoint {base}", highlight=False, soft_wrap=True
+        )
         if model.canary:
             console.print(
                 f"layerserve rollback {model.name} --endpoint {base}   # drop the canary",
@@ -91,16 +129,22 @@ def _describe(stack: LocalStack, base: str) -> None:
             )
 
 
-def example_requests(root: Path, base: str) -> list[str]:
-    """A ready-to-paste curl line for each model found under ``root``."""
+def latest_manifests(root: Path) -> list[Manifest]:
+    """The highest version's manifest of each model under ``root``, by model name."""
     latest: dict[str, Manifest] = {}
     for manifest_path in sorted(root.glob("*/*/manifest.json")):
         manifest = Manifest.from_json(manifest_path.read_bytes())
         known = latest.get(manifest.name)
         if known is None or version_key(manifest.version) > version_key(known.version):
             latest[manifest.name] = manifest
+    return [latest[name] for name in sorted(latest)]
+
+
+def example_requests(root: Path, base: str) -> list[str]:
+    """A ready-to-paste curl line for each model found under ``root``."""
     lines = []
-    for name, manifest in sorted(latest.items()):
+    for manifest in latest_manifests(root):
+        name = manifest.name
         body = orjson.dumps({"inputs": [_zeros(spec) for spec in manifest.signature.inputs]})
         lines.append(
             f"curl -s {base}/v2/models/{name}/infer -H 'content-type: application/json' "

@@ -1,8 +1,9 @@
 """Metrics function entry points: fold log deliveries; evaluate canaries on a schedule.
 
 ``handler`` receives the CloudWatch Logs subscription of the inference log group.
-``make_schedule_handler(actions)`` builds the scheduled guardrail handler over the
-registry's ``CanaryActions``. Both read settings once per execution environment.
+``schedule_handler`` (an EventBridge schedule) evaluates every guarded canary and moves
+its alias through the registry; ``make_schedule_handler(actions)`` builds such a handler
+over any ``CanaryActions``. Both read settings once per execution environment.
 """
 
 from __future__ import annotations
@@ -18,13 +19,21 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from layerserve.adapters.cloudwatch_logs import decode_subscription
+from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.services.aggregation import fold_events
+from layerserve.services.canary_actions import RegistryCanaryActions
 from layerserve.services.guardrails import CanaryActions, run_guardrails
-from layerserve.settings import MetricsSettings
+from layerserve.services.registry import RegistryService
+from layerserve.settings import GuardrailSettings, MetricsSettings
 
 logger = Logger(service="metrics")
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @cache
@@ -44,13 +53,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return report
 
 
-def make_schedule_handler(actions: Callable[[], CanaryActions]) -> Handler:
-    """The scheduled handler: evaluate every canary and act through ``actions()``."""
+@cache
+def registry_actions() -> CanaryActions:
+    """The registry's aliases, moved by the guardrails (``LAYERSERVE_REGISTRY_TABLE``)."""
+    settings = GuardrailSettings()
+    store = DynamoDBRegistry(settings.registry_table, boto3.client("dynamodb"))
+    return RegistryCanaryActions(RegistryService(store))
+
+
+def make_schedule_handler(actions: Callable[[], CanaryActions], clock: Clock = utc_now) -> Handler:
+    """The scheduled handler: evaluate every canary at ``clock()``, act through ``actions()``."""
 
     @logger.inject_lambda_context
     def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         del event, context  # a schedule carries nothing the run needs
-        outcomes = run_guardrails(actions(), rollups(), datetime.now(UTC))
+        outcomes = run_guardrails(actions(), rollups(), clock())
         summary = [
             {
                 "model": o.state.model,
@@ -67,3 +84,6 @@ def make_schedule_handler(actions: Callable[[], CanaryActions]) -> Handler:
         return {"evaluated": len(summary), "outcomes": summary}
 
     return schedule_handler
+
+
+schedule_handler = make_schedule_handler(registry_actions)

@@ -14,7 +14,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
-from layerserve.api.registry_app import build_registry_service, create_registry_app
+from layerserve.api.registry_app import (
+    build_registry_service,
+    build_rollups,
+    create_registry_app,
+)
 from layerserve.domain.errors import ClientError, ServiceUnavailableError
 from layerserve.services.registry import (
     RegistryService,
@@ -35,7 +39,8 @@ def registry_service() -> RegistryService:
 
 @cache
 def asgi_adapter() -> Mangum:
-    return Mangum(create_registry_app(registry_service()), lifespan="off")
+    rollups = build_rollups(RegistrySettings())
+    return Mangum(create_registry_app(registry_service(), rollups=rollups), lifespan="off")
 
 
 def on_artifact_uploaded(event: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerserve.domain.errors import NotFoundError
+from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.domain.versions import version_key
 from layerserve.services.catalog import LAYER_PREFIX
@@ -24,18 +25,22 @@ class SeededModel:
 
 
 def seed_registry(
-    service: RegistryService, models_root: Path, canary_weight: int | None = None
+    service: RegistryService,
+    models_root: Path,
+    canary_weight: int | None = None,
+    canary_policy: CanaryPolicy | None = None,
 ) -> list[SeededModel]:
     """Register every layer version; a model without its default alias gets one.
 
     The highest version becomes the default alias's target, or, with ``canary_weight``
-    and two versions or more, the second highest does and the highest is its canary.
+    and two versions or more, the second highest does and the highest is its canary,
+    guarded by ``canary_policy`` when one is given.
     """
     seeded = []
     for model_dir in sorted(path for path in models_root.iterdir() if path.is_dir()):
         versions = _register_all(service, model_dir)
         if versions:
-            seeded.append(_route(service, model_dir.name, versions, canary_weight))
+            seeded.append(_route(service, model_dir.name, versions, canary_weight, canary_policy))
     return seeded
 
 
@@ -51,13 +56,17 @@ def _register_all(service: RegistryService, model_dir: Path) -> list[str]:
 
 
 def _route(
-    service: RegistryService, model: str, versions: list[str], canary_weight: int | None
+    service: RegistryService,
+    model: str,
+    versions: list[str],
+    canary_weight: int | None,
+    canary_policy: CanaryPolicy | None,
 ) -> SeededModel:
     alias = service.models.get(model).default_alias
     try:
         current = service.aliases.get(model, alias)
     except NotFoundError:
-        return _create_alias(service, model, alias, versions, canary_weight)
+        return _create_alias(service, model, alias, versions, canary_weight, canary_policy)
     routes = sorted(current.routes, key=lambda route: route.weight, reverse=True)
     second = routes[1] if len(routes) > 1 else None
     return SeededModel(
@@ -75,6 +84,7 @@ def _create_alias(
     alias: str,
     versions: list[str],
     canary_weight: int | None,
+    canary_policy: CanaryPolicy | None,
 ) -> SeededModel:
     reason = "local stack seed"
     if canary_weight is None or len(versions) < 2:
@@ -82,6 +92,6 @@ def _create_alias(
         return SeededModel(model, versions, versions[-1], None, 0)
     stable, canary = versions[-2], versions[-1]
     service.aliases.promote(model, alias, Promote(version=stable, reason=reason), ACTOR)
-    command = Canary(version=canary, weight=canary_weight, reason=reason)
+    command = Canary(version=canary, weight=canary_weight, policy=canary_policy, reason=reason)
     service.aliases.canary(model, alias, command, ACTOR)
     return SeededModel(model, versions, stable, canary, canary_weight)

@@ -16,7 +16,9 @@ from typing import Any
 
 import boto3
 
+from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.gateway import LocalGateway, Route
+from layerserve.local.guardrails import GuardrailReport
 from layerserve.local.logs import LogSubscription, Ticker
 from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
@@ -34,6 +36,8 @@ class StackOptions:
     canary_weight: int | None = None
     registry_ttl_s: float = 2.0
     tick_s: float = 5.0
+    canary_policy: CanaryPolicy | None = None
+    """The seeded canary's guardrails; ``None`` leaves it unguarded."""
 
 
 class LocalStack:
@@ -57,7 +61,10 @@ class LocalStack:
 
         registry_service = registry.registry_service()
         self.seeded = seed_registry(
-            registry_service, self.options.models_root, self.options.canary_weight
+            registry_service,
+            self.options.models_root,
+            self.options.canary_weight,
+            self.options.canary_policy,
         )
         return LocalGateway(self._routes())
 
@@ -110,6 +117,7 @@ class LocalStack:
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
         inference.record_sink = logs.write
         self._tickers.append(Ticker(self.options.tick_s, logs.flush))
+        self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
             ticker.start()
         return [
@@ -117,6 +125,16 @@ class LocalStack:
             Route("/v1", inference.handler),
             Route("/registry", registry.handler, iam=True),
         ]
+
+    def _guardrail_ticker(self) -> Ticker:
+        """The metrics function's schedule: evaluate every guarded canary each tick."""
+        from layerserve.lambdas import metrics
+
+        report = GuardrailReport(lambda line: print(line, flush=True))  # noqa: T201
+        return Ticker(
+            self.options.tick_s,
+            lambda: report.show(metrics.schedule_handler({}, _context("metrics"))),
+        )
 
 
 def _context(function: str) -> Any:

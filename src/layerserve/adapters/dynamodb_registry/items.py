@@ -24,6 +24,7 @@ import orjson
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry import (
     Alias,
+    CanaryPlan,
     HistoryAction,
     HistoryEntry,
     Model,
@@ -144,7 +145,8 @@ def _routes(attr: Any) -> tuple[Route, ...]:
 
 
 def alias_item(alias: Alias) -> Item:
-    return {
+    """``canary`` (the guarded canary's plan as JSON) is present only while one runs."""
+    item: Item = {
         **alias_key(alias.model, alias.name),
         "model": {"S": alias.model},
         "name": {"S": alias.name},
@@ -154,6 +156,9 @@ def alias_item(alias: Alias) -> Item:
         "updated_at": {"S": timestamp(alias.updated_at)},
         "updated_by": {"S": alias.updated_by},
     }
+    if alias.canary is not None:
+        item["canary"] = {"S": alias.canary.model_dump_json()}
+    return item
 
 
 def alias_from(item: Any) -> Alias:
@@ -165,11 +170,13 @@ def alias_from(item: Any) -> Alias:
         revision=int(item["revision"]["N"]),
         updated_at=_time(_s(item, "updated_at")),
         updated_by=_s(item, "updated_by"),
+        canary=CanaryPlan.model_validate_json(item["canary"]["S"]) if "canary" in item else None,
     )
 
 
 def history_item(entry: HistoryEntry) -> Item:
-    return {
+    """``figures`` is present only on entries of automatic decisions."""
+    item: Item = {
         **key(partition(entry.model), f"{HISTORY_PREFIX}{timestamp(entry.at)}#{entry.id}"),
         "model": {"S": entry.model},
         "id": {"S": entry.id},
@@ -181,6 +188,9 @@ def history_item(entry: HistoryEntry) -> Item:
         "after": {"S": orjson.dumps(entry.after).decode()},
         "reason": {"S": entry.reason},
     }
+    if entry.figures is not None:
+        item["figures"] = {"S": orjson.dumps(entry.figures).decode()}
+    return item
 
 
 def history_from(item: Any) -> HistoryEntry:
@@ -194,4 +204,5 @@ def history_from(item: Any) -> HistoryEntry:
         before=orjson.loads(_s(item, "before", "null")),
         after=orjson.loads(_s(item, "after", "null")),
         reason=_s(item, "reason"),
+        figures=orjson.loads(_s(item, "figures", "null")),
     )

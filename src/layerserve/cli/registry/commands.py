@@ -17,6 +17,7 @@ from rich.console import Console
 from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.cli.registry import render
 from layerserve.cli.registry.client import RegistryCallError, RegistryClient, path
+from layerserve.cli.registry.policy import policy_body
 from layerserve.domain.errors import LayerserveError
 from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE, Manifest
 from layerserve.domain.registry import S3Uri, layer_location, upload_keys
@@ -161,10 +162,46 @@ def canary(
     revision: Revision = None,
     force: Force = False,
     reason: Reason = "",
+    guard: Annotated[
+        bool,
+        typer.Option(
+            "--guard",
+            help="Let the guardrails advance, complete or roll back the canary "
+            "(implied by any option below; unset ones take the defaults).",
+        ),
+    ] = False,
+    steps: Annotated[
+        str | None, typer.Option(help="Weights to advance through, e.g. 10,25,50,100.")
+    ] = None,
+    bake: Annotated[str | None, typer.Option(help="Bake time per step, e.g. 10m.")] = None,
+    min_samples: Annotated[
+        int | None, typer.Option(min=1, help="Requests each version needs before a decision.")
+    ] = None,
+    max_error_increase: Annotated[
+        float | None, typer.Option(min=0, help="Error-rate increase over stable, e.g. 0.02.")
+    ] = None,
+    max_p99_ratio: Annotated[
+        float | None, typer.Option(help="p99 latency limit as a multiple of stable, e.g. 1.5.")
+    ] = None,
+    max_psi: Annotated[
+        float | None, typer.Option(min=0, help="Output drift limit (PSI vs stable), e.g. 0.2.")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Give VERSION WEIGHT percent of an alias's traffic; the rest stays on the stable one."""
-    body = {"version": version, "weight": weight, "expected_revision": revision}
+    body: dict[str, Any] = {"version": version, "weight": weight, "expected_revision": revision}
+    try:
+        body["policy"] = policy_body(
+            guard=guard,
+            steps=steps,
+            bake=bake,
+            min_samples=min_samples,
+            max_error_increase=max_error_increase,
+            max_p99_ratio=max_p99_ratio,
+            max_psi=max_psi,
+        )
+    except LayerserveError as exc:
+        fail(exc.message)
     _move(endpoint, model, alias, "canary", {**body, "force": force, "reason": reason}, as_json)
 
 

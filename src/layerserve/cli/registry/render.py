@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from layerserve.domain.durations import format_duration
+
 Doc = dict[str, Any]
 _STATUS_STYLE = {"ready": "green", "registered": "yellow", "failed": "red", "archived": "dim"}
 
@@ -19,11 +21,31 @@ def _when(raw: str) -> str:
     return raw.replace("T", " ")[:19]
 
 
+def canary_text(plan: Doc) -> str:
+    """A guarded canary's plan in one line."""
+    policy = plan["policy"]
+    steps = " → ".join(f"{step}%" for step in policy["steps"])
+    return (
+        f"guarded canary {plan['version']} (stable {plan['stable_version']}): steps {steps}, "
+        f"bake {format_duration(policy['bake_seconds'])}, "
+        f"min {policy['min_samples']} samples, step started {_when(plan['step_started_at'])}"
+    )
+
+
+def rollback_target(alias: Doc) -> str:
+    """Where a rollback sends the traffic: a guarded canary's stable version, else back."""
+    plan = alias.get("canary")
+    if plan:
+        return f"{plan['stable_version']} (100%)"
+    return routes_text(alias.get("previous_routes") or [])
+
+
 def alias_line(alias: Doc) -> str:
-    target = routes_text(alias.get("previous_routes") or [])
+    plan = alias.get("canary")
+    guarded = f"; {canary_text(plan)}" if plan else ""
     return (
         f"{alias['model']}/{alias['name']} is at revision {alias['revision']}: "
-        f"{routes_text(alias['routes'])}; rollback target: {target}"
+        f"{routes_text(alias['routes'])}; rollback target: {rollback_target(alias)}{guarded}"
     )
 
 
@@ -43,7 +65,7 @@ def aliases_table(aliases: list[Doc]) -> Table:
             alias["name"],
             str(alias["revision"]),
             routes_text(alias["routes"]),
-            routes_text(alias.get("previous_routes") or []),
+            rollback_target(alias),
             alias["updated_by"],
             _when(alias["updated_at"]),
         )
@@ -72,6 +94,9 @@ def show_status(console: Console, status: Doc) -> None:
     model = status["model"]
     console.print(f"[bold]{model['name']}[/] (default alias: {model['default_alias']})")
     console.print(aliases_table(status["aliases"]))
+    for alias in status["aliases"]:
+        if alias.get("canary"):
+            console.print(f"{alias['name']}: {canary_text(alias['canary'])}")
     console.print(versions_table(status["versions"]))
 
 

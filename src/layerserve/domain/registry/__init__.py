@@ -9,6 +9,7 @@ from layerserve.domain.registry.aliases import (
     rolled_back,
     stable_version,
 )
+from layerserve.domain.registry.canary import CanaryPlan, canary_state
 from layerserve.domain.registry.compat import signature_conflicts
 from layerserve.domain.registry.entities import (
     ALIAS_PATTERN,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_ALIAS",
     "MODEL_PATTERN",
     "Alias",
+    "CanaryPlan",
     "HistoryAction",
     "HistoryEntry",
     "Model",
@@ -42,6 +44,7 @@ __all__ = [
     "S3Uri",
     "VersionStatus",
     "canary_routes",
+    "canary_state",
     "describe",
     "is_s3",
     "layer_location",

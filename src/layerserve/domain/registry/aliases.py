@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import JsonValue
 
 from layerserve.domain.errors import ConflictError, InvalidInputError
+from layerserve.domain.registry.canary import CanaryPlan
 from layerserve.domain.registry.entities import Alias
 from layerserve.domain.routing import TOTAL_WEIGHT, Route, RouteLike, canonical_routes
 from layerserve.domain.versions import version_key
@@ -45,6 +46,9 @@ def canary_routes(alias: Alias, version: str, weight: int) -> tuple[Route, ...]:
 
 
 def rollback_routes(alias: Alias) -> tuple[Route, ...]:
+    """The previous routes; for a guarded canary, all traffic back on its stable version."""
+    if alias.canary is not None:
+        return promote_routes(alias.canary.stable_version)
     if not alias.previous_routes:
         raise ConflictError(
             f"alias '{alias.name}' of model '{alias.model}' has nothing to roll back to"
@@ -60,8 +64,13 @@ def next_alias(
     routes: Iterable[RouteLike],
     actor: str,
     at: datetime,
+    canary: CanaryPlan | None = None,
 ) -> Alias:
-    """The alias after a move: one revision up, the old routes kept as rollback target."""
+    """The alias after a move: one revision up, the old routes kept as rollback target.
+
+    A guarded canary's plan is carried only by the move that passes it: any other
+    move ends the guarded canary.
+    """
     return Alias(
         model=model,
         name=name,
@@ -70,11 +79,12 @@ def next_alias(
         previous_routes=current.routes if current else (),
         updated_at=at,
         updated_by=actor,
+        canary=canary,
     )
 
 
 def rolled_back(current: Alias, *, actor: str, at: datetime) -> Alias:
-    """The alias back on its previous routes; the rollback target is used up."""
+    """The alias back on its rollback routes; the rollback target is used up."""
     return Alias(
         model=current.model,
         name=current.name,
@@ -94,8 +104,11 @@ def describe(alias: Alias | None) -> dict[str, JsonValue] | None:
     """A compact, JSON-ready view of an alias for history rows."""
     if alias is None:
         return None
-    return {
+    described: dict[str, JsonValue] = {
         "revision": alias.revision,
         "routes": routes_json(alias.routes),
         "previous_routes": routes_json(alias.previous_routes),
     }
+    if alias.canary is not None:
+        described["canary"] = alias.canary.model_dump(mode="json")
+    return described

@@ -8,7 +8,9 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from layerserve.domain.guardrails import CanaryState, Figure
 from layerserve.domain.manifest import Manifest
+from layerserve.domain.registry.canary import CanaryPlan, canary_state
 from layerserve.domain.routing import VERSION_PATTERN, Route
 
 MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
@@ -73,7 +75,10 @@ class ModelVersion(_Frozen):
 
 
 class Alias(_Frozen):
-    """A named pointer to weighted routes; ``previous_routes`` is the rollback target."""
+    """A named pointer to weighted routes; ``previous_routes`` is the rollback target.
+
+    ``canary`` is set while a canary runs under a guardrail policy.
+    """
 
     model: str = Field(pattern=MODEL_PATTERN)
     name: str = Field(pattern=ALIAS_PATTERN)
@@ -82,6 +87,7 @@ class Alias(_Frozen):
     previous_routes: tuple[Route, ...] = ()
     updated_at: datetime
     updated_by: str
+    canary: CanaryPlan | None = None
 
     def versions(self) -> frozenset[str]:
         return frozenset(route.version for route in self.routes)
@@ -92,6 +98,12 @@ class Alias(_Frozen):
 
     def pairs(self) -> list[tuple[str, int]]:
         return [(route.version, route.weight) for route in self.routes]
+
+    def canary_state(self) -> CanaryState | None:
+        """The guarded canary as the guardrails see it, or ``None`` without one."""
+        if self.canary is None:
+            return None
+        return canary_state(self.model, self.name, self.routes, self.revision, self.canary)
 
 
 class HistoryAction(StrEnum):
@@ -117,3 +129,5 @@ class HistoryEntry(_Frozen):
     before: dict[str, JsonValue] | None = None
     after: dict[str, JsonValue] | None = None
     reason: str = ""
+    figures: dict[str, Figure] | None = None
+    """The measurements an automatic decision was made from."""

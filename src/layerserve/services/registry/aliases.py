@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from layerserve.domain.errors import (
     ConflictError,
@@ -12,8 +14,10 @@ from layerserve.domain.errors import (
     RevisionConflictError,
     VersionNotFoundError,
 )
+from layerserve.domain.guardrails import Figure
 from layerserve.domain.registry import (
     Alias,
+    CanaryPlan,
     HistoryAction,
     ModelVersion,
     VersionStatus,
@@ -28,6 +32,21 @@ from layerserve.domain.routing import Route
 from layerserve.services.registry.commands import Canary, Promote, Rollback, SetAlias
 from layerserve.services.registry.context import Context, check_alias_name
 from layerserve.services.registry.models import ModelUseCases
+
+Figures = dict[str, Figure] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """How an alias moves: the history action, who and why, and what the move carries."""
+
+    action: HistoryAction
+    reason: str
+    actor: str
+    force: bool = False
+    canary: CanaryPlan | None = None
+    figures: Figures = None
+    at: datetime | None = None
 
 
 class AliasNotFoundError(NotFoundError):
@@ -53,35 +72,40 @@ class AliasUseCases:
 
     def set(self, model: str, alias: str, cmd: SetAlias, actor: str) -> Alias:
         current = self._current(model, alias, cmd.expected_revision)
-        return self._move(
-            model,
-            alias,
-            current,
-            cmd.target(),
-            HistoryAction.SET_ALIAS,
-            cmd.force,
-            cmd.reason,
-            actor,
-        )
+        change = _Change(HistoryAction.SET_ALIAS, cmd.reason, actor, cmd.force)
+        return self._move(model, alias, current, cmd.target(), change)
 
-    def promote(self, model: str, alias: str, cmd: Promote, actor: str) -> Alias:
+    def promote(
+        self, model: str, alias: str, cmd: Promote, actor: str, *, figures: Figures = None
+    ) -> Alias:
         current = self._current(model, alias, cmd.expected_revision)
-        routes = promote_routes(cmd.version)
-        return self._move(
-            model, alias, current, routes, HistoryAction.PROMOTE, cmd.force, cmd.reason, actor
-        )
+        change = _Change(HistoryAction.PROMOTE, cmd.reason, actor, cmd.force, figures=figures)
+        return self._move(model, alias, current, promote_routes(cmd.version), change)
 
-    def canary(self, model: str, alias: str, cmd: Canary, actor: str) -> Alias:
+    def canary(
+        self, model: str, alias: str, cmd: Canary, actor: str, *, figures: Figures = None
+    ) -> Alias:
+        """Split off ``cmd.weight`` percent; with ``cmd.policy`` the guardrails take over."""
         current = self._existing(model, alias, cmd.expected_revision)
         routes = canary_routes(current, cmd.version, cmd.weight)
-        return self._move(
-            model, alias, current, routes, HistoryAction.CANARY, cmd.force, cmd.reason, actor
-        )
+        at = self._ctx.clock()
+        plan = None
+        if cmd.policy is not None:
+            stable = next(route.version for route in routes if route.version != cmd.version)
+            plan = CanaryPlan(
+                version=cmd.version, stable_version=stable, policy=cmd.policy, step_started_at=at
+            )
+        change = _Change(HistoryAction.CANARY, cmd.reason, actor, cmd.force, plan, figures, at)
+        return self._move(model, alias, current, routes, change)
 
-    def rollback(self, model: str, alias: str, cmd: Rollback, actor: str) -> Alias:
+    def rollback(
+        self, model: str, alias: str, cmd: Rollback, actor: str, *, figures: Figures = None
+    ) -> Alias:
+        """Back to the previous routes; a guarded canary goes back to its stable version."""
         current = self._existing(model, alias, cmd.expected_revision)
         moved = rolled_back(current, actor=actor, at=self._ctx.clock())
-        return self._write(current, moved, HistoryAction.ROLLBACK, cmd.reason, actor)
+        change = _Change(HistoryAction.ROLLBACK, cmd.reason, actor, figures=figures)
+        return self._write(current, moved, change)
 
     def _current(self, model: str, alias: str, expected: int | None) -> Alias | None:
         self._models.get(model)
@@ -106,32 +130,35 @@ class AliasUseCases:
         alias: str,
         current: Alias | None,
         routes: Iterable[Route],
-        action: HistoryAction,
-        force: bool,
-        reason: str,
-        actor: str,
+        change: _Change,
     ) -> Alias:
+        at = change.at or self._ctx.clock()
         moved = next_alias(
-            current, model=model, name=alias, routes=routes, actor=actor, at=self._ctx.clock()
+            current,
+            model=model,
+            name=alias,
+            routes=routes,
+            actor=change.actor,
+            at=at,
+            canary=change.canary,
         )
         targets = [self._ready(model, version) for version in sorted(moved.versions())]
         if current is None and self._ctx.store.get_version(model, alias) is not None:
             raise InvalidInputError(f"alias '{alias}' would hide version '{alias}' of '{model}'")
-        if current is not None and not force:
+        if current is not None and not change.force:
             self._check_compatible(current, targets)
-        return self._write(current, moved, action, reason, actor)
+        return self._write(current, moved, change)
 
-    def _write(
-        self, current: Alias | None, moved: Alias, action: HistoryAction, reason: str, actor: str
-    ) -> Alias:
+    def _write(self, current: Alias | None, moved: Alias, change: _Change) -> Alias:
         entry = self._ctx.entry(
             moved.model,
-            actor,
-            action,
+            change.actor,
+            change.action,
             f"alias {moved.name}",
             before=describe(current),
             after=describe(moved),
-            reason=reason,
+            reason=change.reason,
+            figures=change.figures,
         )
         self._ctx.store.write_alias(moved, current, entry)
         return moved

@@ -6,6 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry import ALIAS_PATTERN, DEFAULT_ALIAS, MODEL_PATTERN
 from layerserve.domain.routing import TOTAL_WEIGHT, VERSION_PATTERN, Route
@@ -64,6 +65,9 @@ class Canary(_Command):
     weight: int = Field(ge=1, le=TOTAL_WEIGHT - 1)
     expected_revision: int | None = Field(default=None, ge=1)
     force: bool = False
+    policy: CanaryPolicy | None = Field(
+        default=None, description="guardrails that advance, complete or roll back the canary"
+    )
 
 
 class Rollback(_Command):

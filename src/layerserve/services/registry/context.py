@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pydantic import JsonValue
 
 from layerserve.domain.errors import InvalidInputError
+from layerserve.domain.guardrails import Figure
 from layerserve.domain.registry import ALIAS_PATTERN, MODEL_PATTERN, HistoryAction, HistoryEntry
 from layerserve.services.registry.ports import RegistryStore
 
@@ -57,6 +58,7 @@ class Context:
         before: dict[str, JsonValue] | None = None,
         after: dict[str, JsonValue] | None = None,
         reason: str = "",
+        figures: dict[str, Figure] | None = None,
     ) -> HistoryEntry:
         return HistoryEntry(
             model=model,
@@ -68,4 +70,5 @@ class Context:
             before=before,
             after=after,
             reason=reason,
+            figures=figures,
         )
