@@ -10,7 +10,7 @@ RUN_DIR ?= .run
 .PHONY: help venv run test unit lint types imports format bench build layer-size clean
 
 help:
-	@echo "make run    - build two example versions, serve them locally on $(HOST):$(PORT) with a 10% canary"
+	@echo "make run    - two example versions served on $(HOST):$(PORT), a guarded 10% canary, synthetic traffic"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make lint   - ruff, mypy and the import contracts only"
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/layerserve example --out $(RUN_DIR) --versions 2
-	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15

@@ -59,6 +59,7 @@ def dev(
         typer.Option(min=0, help="Send this many random requests per second (0: none)."),
     ] = 0.0,
     emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Print the handlers' INFO log lines.")] = False,
 ) -> None:
     """Run the whole stack locally: inference, registry and metrics through their handlers."""
     root = models_root(models)
@@ -68,6 +69,7 @@ def dev(
         raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "layerserve")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false" if emf else "true"
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if verbose else "WARNING")
     scratch = Path(tempfile.mkdtemp(prefix="layerserve-"))
     policy = POLICIES[canary_policy] if canary_policy else None
     options = StackOptions(
@@ -111,22 +113,21 @@ def _describe(stack: LocalStack, base: str) -> None:
         console.print(
             f"  {model.name}: versions {', '.join(model.versions)}; production → {routes}"
         )
-    console.print("\nTry:")
-    for line in example_requests(stack.options.models_root, base):
-        console.print(line, highlight=False, soft_wrap=True)
+    lines = [*example_requests(stack.options.models_root, base)]
+    # Registry routes want a SigV4 signature, as behind API Gateway's IAM authoriser.
+    lines.append(
+        f"export LAYERSERVE_ENDPOINT={base} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
+    )
     for model in stack.seeded:
-        console.print(
-            f"layerserve status {model.name} --endpoint {base}", highlight=False, soft_wrap=True
-        )
-        console.print(
-            f"layerserve metrics {model.name} --endpoint {base}", highlight=False, soft_wrap=True
-        )
+        lines += [f"layerserve status {model.name}", f"layerserve metrics {model.name}"]
         if model.canary:
-            console.print(
-                f"layerserve rollback {model.name} --endpoint {base}   # drop the canary",
-                highlight=False,
-                soft_wrap=True,
-            )
+            lines.append(f"layerserve rollback {model.name}   # drop the canary")
+    if stack.endpoint is not None and stack.seeded:
+        model = stack.seeded[0].name
+        lines.append(f"layerserve batch rows.jsonl --model {model} --endpoint-url {stack.endpoint}")
+    console.print("\nTry:")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def latest_manifests(root: Path) -> list[Manifest]:

@@ -19,7 +19,7 @@ from layerserve.adapters.metric_log import MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.bootstrap import build_inference_service
-from layerserve.services.telemetry import FanOutObserver
+from layerserve.services.telemetry import FanOutObserver, RequestObserver
 from layerserve.settings import InferenceSettings
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
@@ -41,13 +41,14 @@ def asgi_adapter() -> Mangum:
     settings = InferenceSettings()
     service = build_inference_service(settings)
     init_ms = (time.perf_counter() - started) * 1000.0
-    metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
-    observer = FanOutObserver(
-        [
-            PowertoolsMetricsObserver(metrics),
-            MetricRecordObserver(init_ms, sink=record_sink or stdout_line),
-        ]
-    )
+    observers: list[RequestObserver] = [
+        MetricRecordObserver(init_ms, sink=record_sink or stdout_line)
+    ]
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true":
+        # Disabled, Powertools neither flushes nor clears: do not feed it at all.
+        metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
+        observers.append(PowertoolsMetricsObserver(metrics))
+    observer = FanOutObserver(observers)
     app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
     return Mangum(app, lifespan="off")
 

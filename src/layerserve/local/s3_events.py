@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.domain.batch import encode_event_key, normalise_etag
+from layerserve.local.provision import ensure_bucket
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -184,17 +186,8 @@ def ensure_uploads(
     s3: S3Client, dynamodb: DynamoDBClient, bucket: str, idempotency_table: str
 ) -> None:
     """Create the local uploads bucket (versioned) and idempotency table if missing."""
-    existing = {item["Name"] for item in s3.list_buckets().get("Buckets", [])}
-    if bucket not in existing:
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    if idempotency_table not in dynamodb.list_tables()["TableNames"]:
-        dynamodb.create_table(
-            TableName=idempotency_table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    ensure_bucket(s3, bucket)
+    ensure_table(dynamodb, idempotency_table, "id", None)
 
 
 def start_local_batch(

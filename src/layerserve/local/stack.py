@@ -47,6 +47,7 @@ class LocalStack:
         self.seeded: list[SeededModel] = []
         self._moto: Any = None
         self._tickers: list[Any] = []
+        self._batch: Any = None
 
     def start(self) -> LocalGateway:
         """Start AWS, provision, seed the registry; return the gateway to serve."""
@@ -66,11 +67,15 @@ class LocalStack:
             self.options.canary_weight,
             self.options.canary_policy,
         )
-        return LocalGateway(self._routes())
+        gateway = LocalGateway(self._routes())
+        self._start_batch()
+        return gateway
 
     def stop(self) -> None:
         for ticker in self._tickers:
             ticker.stop()
+        if self._batch is not None:
+            self._batch.stop()
         if self._moto is not None:
             self._moto.stop()
 
@@ -105,7 +110,7 @@ class LocalStack:
             "LAYERSERVE_ARTIFACTS_BUCKET": names.artifacts_bucket,
             "LAYERSERVE_ROLLUPS_TABLE": names.rollups_table,
             "LAYERSERVE_UPLOADS_BUCKET": names.uploads_bucket,
-            "LAYERSERVE_IDEMPOTENCY_TABLE": names.idempotency_table,
+            "LAYERSERVE_BATCH_IDEMPOTENCY_TABLE": names.idempotency_table,
         }
         if self.endpoint is not None:
             settings["AWS_ENDPOINT_URL"] = self.endpoint
@@ -125,6 +130,21 @@ class LocalStack:
             Route("/v1", inference.handler),
             Route("/registry", registry.handler, iam=True),
         ]
+
+    def _start_batch(self) -> None:
+        """The batch function: S3 events for new uploads under the input prefix."""
+        from layerserve.bootstrap import build_inference_service
+        from layerserve.local.s3_events import start_local_batch
+        from layerserve.settings import BatchSettings, InferenceSettings
+
+        service = build_inference_service(InferenceSettings())  # its own "function"
+        self._batch = start_local_batch(
+            self.client("s3"),
+            self.client("dynamodb"),
+            self.options.names.uploads_bucket,
+            BatchSettings(),
+            service,
+        )
 
     def _guardrail_ticker(self) -> Ticker:
         """The metrics function's schedule: evaluate every guarded canary each tick."""
