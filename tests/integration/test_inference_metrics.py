@@ -30,7 +30,7 @@ def test_records_and_emf_per_request(
     inference_handler: Invoke, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", REQUEST))
-    bad = {"inputs": [{**REQUEST["inputs"][0], "datatype": "INT32"}]}  # type: ignore[dict-item]
+    bad = {"inputs": [{**REQUEST["inputs"][0], "datatype": "INT32"}]}
     inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", bad))
     inference_handler(http_api_event("POST", "/v2/models/unknown/infer", REQUEST))
     output = capsys.readouterr().out

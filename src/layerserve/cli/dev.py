@@ -123,8 +123,8 @@ def _describe(stack: LocalStack, base: str) -> None:
         if model.canary:
             lines.append(f"layerserve rollback {model.name}   # drop the canary")
     if stack.endpoint is not None and stack.seeded:
-        model = stack.seeded[0].name
-        lines.append(f"layerserve batch rows.jsonl --model {model} --endpoint-url {stack.endpoint}")
+        first = stack.seeded[0].name
+        lines.append(f"layerserve batch rows.jsonl --model {first} --endpoint-url {stack.endpoint}")
     console.print("\nTry:")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
