@@ -242,6 +242,12 @@ BAD_REQUESTS = [
         "unsupported datatype 'FP99'",
     ),
     ("/v1/models/addmul:predict", {"instances": [[1, 2, 3, 4]]}, 400, "takes several inputs"),
+    (
+        "/v2/models/id-fp32/infer",
+        {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1] * 70, "data": [1]}]},
+        400,
+        "rank 70; at most 32",
+    ),
     ("/v2/models/id-fp32/infer", b"[1, 2]", 400, "must be a JSON object"),
 ]
 
@@ -285,6 +291,19 @@ def test_binary_header_errors(inference_handler: Invoke) -> None:
         response = inference_handler(event)
         assert response["statusCode"] == 400, message
         assert message in reply_json(response)["error"]
+
+
+def test_truncated_gzip_body_is_refused(inference_handler: Invoke) -> None:
+    event = http_api_event(
+        "POST",
+        "/v2/models/addmul/infer",
+        gzip.compress(orjson.dumps(ADD_MUL))[:-8],
+        {"content-encoding": "gzip", "content-type": "application/octet-stream"},
+        base64_body=True,
+    )
+    response = inference_handler(event)
+    assert response["statusCode"] == 400
+    assert "truncated gzip" in reply_json(response)["error"]
 
 
 def test_oversized_payloads_get_413(inference_handler: Invoke) -> None:

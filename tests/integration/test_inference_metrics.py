@@ -52,4 +52,4 @@ def test_records_and_emf_per_request(
     assert len(emf) == 3
     assert emf[0]["model"] == "id-fp32" and emf[0]["version"] == "1"
     assert "Errors" not in emf[0] and emf[1]["ClientErrors"] == [1.0]
-    assert emf[2]["model"] == "unknown" and emf[2]["version"] == "-"
+    assert emf[2]["model"] == "-" and emf[2]["version"] == "-"

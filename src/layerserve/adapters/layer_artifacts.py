@@ -22,4 +22,7 @@ class LayerArtifacts:
             raise ArtifactIntegrityError(
                 f"artifact location '{record.location}' escapes the models root"
             )
-        return folder / record.manifest.artifact.file
+        artifact = (folder / record.manifest.artifact.file).resolve()
+        if not artifact.is_relative_to(folder):
+            raise ArtifactIntegrityError(f"artifact file of {record.location} escapes its folder")
+        return artifact

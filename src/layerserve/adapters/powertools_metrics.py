@@ -20,7 +20,8 @@ class PowertoolsMetricsObserver:
 
     def observe(self, outcome: RequestOutcome) -> None:
         metrics = self._metrics
-        metrics.add_dimension("model", outcome.model or "-")
+        # An unresolved name stays "-": callers must not mint new metrics at will.
+        metrics.add_dimension("model", outcome.model if outcome.model and outcome.version else "-")
         metrics.add_dimension("version", outcome.version or "-")
         metrics.add_dimension("alias", outcome.alias or "-")
         metrics.add_metric("Requests", MetricUnit.Count, 1)

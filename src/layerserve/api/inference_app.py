@@ -182,6 +182,8 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
         raise InvalidInputError(f"body is not valid {encoding}: {exc}") from None
     if len(plain) > limit or decompressor.unconsumed_tail:
         raise PayloadTooLargeError(f"decompressed request body exceeds {limit} bytes")
+    if not decompressor.eof:
+        raise InvalidInputError(f"body is truncated {encoding} data")
     return plain
 
 

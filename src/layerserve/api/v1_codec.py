@@ -54,11 +54,14 @@ def _input(spec: TensorSpec, values: list[Any]) -> InferInput:
 def encode_predict_response(response: InferResponse) -> bytes:
     outputs = response.outputs
     predictions: Any
+    rows = {len(out.array) if out.array.ndim else None for out in outputs}
     if len(outputs) == 1:
         predictions = _rows(outputs[0].array)
-    else:
-        count = min(len(out.array) for out in outputs) if outputs else 0
+    elif len(rows) == 1 and None not in rows:
+        count = rows.pop() or 0
         predictions = [{out.name: _rows(out.array[i]) for out in outputs} for i in range(count)]
+    else:  # outputs without a common batch axis: one entry per output instead of per row
+        predictions = {out.name: _rows(out.array) for out in outputs}
     document = {
         "predictions": predictions,
         "model_name": response.model_name,

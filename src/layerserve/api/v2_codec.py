@@ -23,6 +23,7 @@ from layerserve.domain.tensors import (
 )
 
 HEADER_LENGTH = "inference-header-content-length"
+MAX_RANK = 32  # NumPy's limit is 64; no ONNX model takes more
 _NUMPY_JSON = orjson.OPT_SERIALIZE_NUMPY
 _LENGTH = struct.Struct("<I")
 
@@ -102,6 +103,10 @@ def _shape(raw: Any, name: str) -> tuple[int, ...]:
         isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in raw
     ):
         raise InvalidInputError(f"input '{name}' needs a 'shape' of non-negative integers")
+    if len(raw) > MAX_RANK:
+        raise InvalidInputError(
+            f"input '{name}' has rank {len(raw)}; at most {MAX_RANK} is allowed"
+        )
     return tuple(raw)
 
 

@@ -13,6 +13,10 @@ _PART: Final = re.compile(r"(\d+)([smhd])")
 _WHOLE: Final = re.compile(r"(?:\d+[smhd])+")
 
 
+MAX_SECONDS = 10 * 365 * 86400
+"""Longer durations are never meaningful here (and overflow ``datetime`` arithmetic)."""
+
+
 def parse_duration(text: str) -> timedelta:
     """``timedelta`` of a duration like ``1h30m``; ``InvalidInputError`` otherwise."""
     cleaned = text.strip().lower()
@@ -21,6 +25,8 @@ def parse_duration(text: str) -> timedelta:
             f"'{text}' is not a duration: use a number and a unit s, m, h or d (e.g. 90s, 1h30m)"
         )
     seconds = sum(int(number) * _UNITS[unit] for number, unit in _PART.findall(cleaned))
+    if seconds > MAX_SECONDS:
+        raise InvalidInputError(f"'{text}' is longer than {MAX_SECONDS // 86400} days")
     return timedelta(seconds=seconds)
 
 

@@ -23,12 +23,19 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+V2Datatype = Literal[
+    "BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64",
+    "FP16", "FP32", "FP64", "BYTES",
+]  # fmt: skip
+MAX_RANK = 32
+
+
 class TensorSpec(_Frozen):
     """One graph input or output: name, V2 datatype and shape (dynamic dims kept)."""
 
     name: str
-    datatype: str
-    shape: tuple[Dim, ...]
+    datatype: V2Datatype
+    shape: tuple[Dim, ...] = Field(max_length=MAX_RANK)
 
 
 class Signature(_Frozen):
@@ -56,7 +63,7 @@ class OnnxInfo(_Frozen):
 class ArtifactInfo(_Frozen):
     """Facts about the compressed file that ships in the layer or in S3."""
 
-    file: str = ARTIFACT_FILE
+    file: str = Field(default=ARTIFACT_FILE, pattern=r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,127}$")
     compression: Literal["zstd"] = "zstd"
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)

@@ -10,7 +10,7 @@ point comes from ``rand()``. Raising a canary's weight only moves keys onto it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,7 +66,13 @@ def choose_version(
     routes: Iterable[RouteLike], routing_key: str | None, rand: Callable[[], float]
 ) -> str:
     """Pick one version: sticky per ``routing_key`` when given, else by ``rand()`` in [0, 1)."""
-    ordered = canonical_routes(routes)
+    return pick_version(canonical_routes(routes), routing_key, rand)
+
+
+def pick_version(
+    ordered: Sequence[Route], routing_key: str | None, rand: Callable[[], float]
+) -> str:
+    """``choose_version`` over routes already in canonical form (validated once, cached)."""
     if routing_key is None:
         point = min(max(rand(), 0.0), 1.0) * TOTAL_WEIGHT
     else:

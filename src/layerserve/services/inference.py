@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from layerserve.domain.errors import ModelNotReadyError
+from layerserve.domain.errors import LayerserveError, ModelNotReadyError
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.tensors import (
     InferOutput,
@@ -47,12 +47,17 @@ class InferenceService:
 
     def server_ready(self) -> bool:
         """Ready when the default version of every model can serve (KServe semantics)."""
-        try:
-            for model in self.catalog.model_names():
-                self.ensure_ready(self.resolve(model, None))
-        except ModelNotReadyError:
-            return False
-        return True
+        ready = True
+        for model in self.catalog.model_names():
+            try:
+                resolution = self.resolve(model, None)
+            except LayerserveError:
+                continue  # nothing to serve by default yet (no default alias): not a failure
+            try:
+                self.ensure_ready(resolution)
+            except ModelNotReadyError:
+                ready = False
+        return ready
 
     def infer(self, resolution: Resolution, request: InferRequest) -> InferResult:
         record = resolution.record

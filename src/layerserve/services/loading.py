@@ -99,10 +99,11 @@ class ModelLoader:
 
     def get(self, record: VersionRecord) -> LoadedVersion:
         key = (record.model, record.version)
-        loaded = self._loaded.get(key)
-        if loaded is not None:
-            self._loaded.move_to_end(key)
-            return loaded
+        with self._guard:
+            loaded = self._loaded.get(key)
+            if loaded is not None:
+                self._loaded.move_to_end(key)
+                return loaded
         with self._lock_for(key):
             return self._loaded.get(key) or self._load(key, record)
 

@@ -49,7 +49,10 @@ def metrics_window(
     if since is not None and start is not None:
         raise InvalidInputError("give either 'since' or 'start', not both")
     last = _utc(end) if end is not None else now
-    first = _utc(start) if start is not None else last - parse_duration(since or DEFAULT_SINCE)
+    try:
+        first = _utc(start) if start is not None else last - parse_duration(since or DEFAULT_SINCE)
+    except OverflowError:
+        raise InvalidInputError("the window reaches before the year 1") from None
     if first >= last:
         raise InvalidInputError(f"the window is empty: start {first} is not before end {last}")
     if last - first > MAX_WINDOW:

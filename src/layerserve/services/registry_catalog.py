@@ -10,18 +10,29 @@ one read per key per TTL per environment.
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from layerserve.domain.errors import ModelNotFoundError, ModelNotReadyError, VersionNotFoundError
-from layerserve.domain.registry import Alias, Model, ModelVersion, VersionStatus
-from layerserve.domain.routing import choose_version
+from layerserve.domain.registry import (
+    ALIAS_PATTERN,
+    MODEL_PATTERN,
+    Alias,
+    Model,
+    ModelVersion,
+    VersionStatus,
+)
+from layerserve.domain.routing import VERSION_PATTERN, canonical_routes, pick_version
 from layerserve.services.catalog import Resolution, VersionRecord
 from layerserve.services.registry.ports import RegistryReader
 
 T = TypeVar("T")
+_MODEL = re.compile(MODEL_PATTERN)
+_ALIAS = re.compile(ALIAS_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
 
 
 class CatalogReader(RegistryReader, Protocol):
@@ -31,8 +42,11 @@ class CatalogReader(RegistryReader, Protocol):
 class TtlCache:
     """Values (``None`` included) remembered for ``ttl_s`` seconds of ``clock``."""
 
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl_s: float, clock: Callable[[], float] = time.monotonic, max_entries: int = 4096
+    ) -> None:
         self._ttl_s = ttl_s
+        self._max_entries = max_entries
         self._clock = clock
         self._entries: dict[tuple[str, ...], tuple[float, object]] = {}
         self._lock = threading.Lock()
@@ -44,6 +58,8 @@ class TtlCache:
             return hit[1]  # type: ignore[return-value]
         value = load()
         with self._lock:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()  # bounded memory: unknown names cannot grow it forever
             self._entries[key] = (now, value)
         return value
 
@@ -73,7 +89,7 @@ class RegistryCatalog:
         found = self._model(model)
         alias = self._alias(model, ref or found.default_alias)
         if alias is not None:
-            chosen = choose_version(alias.routes, routing_key, self._rand)
+            chosen = pick_version(alias.routes, routing_key, self._rand)
             return Resolution(self._record(model, chosen), alias.name)
         if ref is None:
             raise ModelNotReadyError(
@@ -83,15 +99,27 @@ class RegistryCatalog:
         return Resolution(self._record(model, ref))
 
     def _model(self, name: str) -> Model:
+        if not _MODEL.fullmatch(name):
+            raise ModelNotFoundError(name)  # never a registry read for a name that cannot exist
         found = self._cache.get(("model", name), lambda: self._reader.get_model(name))
         if found is None:
             raise ModelNotFoundError(name)
         return found
 
     def _alias(self, model: str, name: str) -> Alias | None:
-        return self._cache.get(("alias", model, name), lambda: self._reader.get_alias(model, name))
+        if not _ALIAS.fullmatch(name):
+            return None
+
+        def load() -> Alias | None:
+            alias = self._reader.get_alias(model, name)
+            # Canonical once per TTL, so each request only walks the routes.
+            return alias and alias.model_copy(update={"routes": canonical_routes(alias.routes)})
+
+        return self._cache.get(("alias", model, name), load)
 
     def _record(self, model: str, version: str) -> VersionRecord:
+        if not _VERSION.fullmatch(version):
+            raise VersionNotFoundError(model, version)
         found = self._cache.get(
             ("version", model, version), lambda: self._reader.get_version(model, version)
         )
