@@ -129,7 +129,10 @@ def _binary(datatype: str, values: list[Any]) -> bytes:
     return np.asarray(values, dtype=numpy_dtype(datatype)).tobytes()
 
 
-def test_large_fp32_tensor_through_binary_extension(inference_handler: Invoke) -> None:
+@pytest.mark.parametrize("make_event", [http_api_event, rest_api_event])
+def test_large_fp32_tensor_through_binary_extension(
+    inference_handler: Invoke, make_event: Any
+) -> None:
     array = np.random.default_rng(1).normal(size=(512, 3)).astype(np.float32)
     header = orjson.dumps(
         {
@@ -145,7 +148,7 @@ def test_large_fp32_tensor_through_binary_extension(inference_handler: Invoke) -
         }
     )
     headers = {"inference-header-content-length": str(len(header))}
-    event = http_api_event(
+    event = make_event(
         "POST", "/v2/models/id-fp32/infer", header + array.tobytes(), headers, base64_body=True
     )
     response = reply(inference_handler(event))

@@ -19,6 +19,7 @@ from layerserve.adapters.metric_log import MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.bootstrap import build_inference_service
+from layerserve.lambdas.apigw import HANDLERS
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
 from layerserve.settings import InferenceSettings
 
@@ -50,7 +51,7 @@ def asgi_adapter() -> Mangum:
         observers.append(PowertoolsMetricsObserver(metrics))
     observer = FanOutObserver(observers)
     app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
-    return Mangum(app, lifespan="off")
+    return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
