@@ -26,24 +26,13 @@ from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Figure
 from layerserve.local.events import FakeLambdaContext
 from layerserve.services.guardrails import GuardedCanary
 from layerserve.services.metrics_query import window_rollup
+from tests.guardrail_support import SCHEDULE_EVENT
 from tests.integration.test_metrics_rollups import TABLE, create_table
 from tests.metric_factories import log_events, traffic
 from tests.registry_support import fake_aws
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-SCHEDULE_EVENT = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2025-03-01T12:10:00Z",
-    "region": "us-east-1",
-    "resources": ["arn:aws:events:us-east-1:123456789012:rule/layerserve-guardrails"],
-    "detail": {},
-}
 
 
 def load_app() -> ModuleType:
