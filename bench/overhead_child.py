@@ -21,9 +21,11 @@ import onnxruntime as ort
 import orjson
 
 from bench.harness import NullSink, as_dict, emit, time_interleaved
+from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.onnx_runtime import session_options
 from layerserve.api.v2_codec import decode_infer_request, encode_infer_response
 from layerserve.bootstrap import build_inference_service
+from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.lambdas import inference
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.settings import InferenceSettings
@@ -92,8 +94,11 @@ def check(case: Case, array: np.ndarray[Any, Any], response: dict[str, Any]) -> 
 
 
 def _raw_session(settings: InferenceSettings, model: str) -> ort.InferenceSession:
-    """A session built like the handler's, on the ONNX file the handler unpacked."""
-    onnx_path = next((settings.scratch_dir / model / "1").glob("*.onnx"))
+    """A session built like the handler's, on the same verified, unpacked ONNX bytes."""
+    folder = settings.models_dir / model / "1"
+    manifest = Manifest.from_json((folder / MANIFEST_FILE).read_bytes())
+    unpack = ArtifactUnpacker(settings.scratch_dir / "raw")
+    onnx_path = unpack(folder / manifest.artifact.file, manifest)
     return ort.InferenceSession(
         str(onnx_path), sess_options=session_options(), providers=["CPUExecutionProvider"]
     )

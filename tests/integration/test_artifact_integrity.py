@@ -124,3 +124,12 @@ def test_misplaced_manifest_is_skipped_and_reported(own_root: Path) -> None:
     catalog = LayerCatalog(own_root)
     assert catalog.versions("addmul") == ["1", "2"]
     assert any("lies in addmul/7" in problem for problem in catalog.problems)
+
+
+def test_decompressed_models_do_not_accumulate_in_scratch(
+    handler_over: Invoke, tmp_path: Path
+) -> None:
+    for version in ("1", "2", "1"):
+        path = f"/v2/models/addmul/versions/{version}/infer"
+        assert handler_over(http_api_event("POST", path, ADD))["statusCode"] == 200
+    assert not list((tmp_path / "scratch").rglob("*.onnx"))

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from layerserve.domain.errors import ArtifactIntegrityError
+from layerserve.domain.errors import ArtifactIntegrityError, ServiceUnavailableError
 from layerserve.domain.manifest import Manifest
 
 CHUNK = 1 << 20
@@ -37,17 +37,12 @@ class ArtifactUnpacker:
     def __call__(self, compressed: Path, manifest: Manifest) -> Path:
         self._verify_compressed(compressed, manifest)
         target = self._scratch / manifest.name / manifest.version / f"{manifest.onnx.sha256}.onnx"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".partial")
         try:
-            with os.fdopen(fd, "wb") as out, compressed.open("rb") as source:
-                digest, size = _decompress(source, out, limit=manifest.onnx.size)
-            _check(manifest, "ONNX bytes", digest, manifest.onnx.sha256, size, manifest.onnx.size)
-            Path(partial).replace(target)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
-        return target
+            return _write_verified(compressed, manifest, target)
+        except OSError as exc:  # e.g. /tmp full: transient, not the artifact's fault
+            raise ServiceUnavailableError(
+                f"cannot unpack {manifest.name}/{manifest.version}: {exc}"
+            ) from exc
 
     @staticmethod
     def _verify_compressed(compressed: Path, manifest: Manifest) -> None:
@@ -64,6 +59,20 @@ class ArtifactUnpacker:
             size,
             expected.size,
         )
+
+
+def _write_verified(compressed: Path, manifest: Manifest, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as out, compressed.open("rb") as source:
+            digest, size = _decompress(source, out, limit=manifest.onnx.size)
+        _check(manifest, "ONNX bytes", digest, manifest.onnx.sha256, size, manifest.onnx.size)
+        Path(partial).replace(target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _decompress(source: BinaryIO, out: BinaryIO, limit: int) -> tuple[str, int]:

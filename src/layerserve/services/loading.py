@@ -59,7 +59,10 @@ class RoutedArtifacts:
 
 
 Unpacker = Callable[[Path, Manifest], Path]
-"""Verifies the compressed file against the manifest and returns the ONNX file path."""
+"""Verifies the compressed file against the manifest and returns the ONNX file path.
+
+The file is the loader's: it is removed once the session holds the model, so /tmp
+never fills up however many versions an execution environment loads in turn."""
 
 SessionFactory = Callable[[Path], RunnableModel]
 
@@ -143,7 +146,10 @@ class ModelLoader:
         fetched = time.perf_counter()
         onnx_path = self._unpack(compressed, record.manifest)
         unpacked = time.perf_counter()
-        model = self._create_session(onnx_path)
+        try:
+            model = self._create_session(onnx_path)
+        finally:
+            onnx_path.unlink(missing_ok=True)
         done = time.perf_counter()
         timings = LoadTimings(fetched - started, unpacked - fetched, done - unpacked)
         return LoadedVersion(record, model, timings)
