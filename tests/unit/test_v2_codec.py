@@ -150,3 +150,12 @@ def test_encode_json_only_has_no_header_length() -> None:
         "shape": [2],
         "data": ["a", "b"],
     }
+
+
+def test_uint64_beyond_int64_stays_exact() -> None:
+    body = _request(datatype="UINT64", shape=[3], data=[1, 2, 2**64 - 1])
+    array = decode_infer_request(body).inputs[0].array
+    assert array.dtype == np.uint64
+    assert array.tolist() == [1, 2, 2**64 - 1]
+    with pytest.raises(InvalidInputError, match="out of range for INT64"):
+        decode_infer_request(_request(datatype="INT64", shape=[2], data=[1, 2**64 - 1]))

@@ -126,7 +126,17 @@ def array_from_json(
             f"input '{name}' has {parsed.size} elements, shape {list(shape)} needs "
             f"{element_count(shape)}"
         )
+    if dtype.kind in "iu" and parsed.dtype.kind == "f":
+        parsed = _exact_integers(parsed, data)
     return convert_parsed(name, datatype, dtype, parsed).reshape(shape)
+
+
+def _exact_integers(parsed: np.ndarray[Any, Any], data: Any) -> np.ndarray[Any, Any]:
+    """Integers beyond int64 (UINT64 data) make NumPy choose float64: keep them exact."""
+    exact = np.asarray(data, dtype=object)
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in exact.flat):
+        return exact
+    return parsed
 
 
 def convert_parsed(
@@ -139,12 +149,23 @@ def convert_parsed(
         if not all(isinstance(value, str) for value in parsed.flat):
             raise InvalidInputError(f"input '{name}' of datatype BYTES takes strings")
         return parsed
+    if kind == "O" and dtype.kind in "iu":
+        return _object_integers(name, datatype, dtype, parsed)
     allowed = {"BOOL": "b"}.get(datatype, "iu" if dtype.kind in "iu" else "iuf")
     if kind not in allowed:
         raise InvalidInputError(f"input '{name}' data does not fit datatype {datatype}")
     if dtype.kind in "iu" and not _fits(parsed, dtype):
         raise InvalidInputError(f"input '{name}' data is out of range for {datatype}")
     return parsed.astype(dtype, copy=False)
+
+
+def _object_integers(
+    name: str, datatype: str, dtype: np.dtype[Any], parsed: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    info = np.iinfo(dtype)
+    if not all(info.min <= value <= info.max for value in parsed.flat):
+        raise InvalidInputError(f"input '{name}' data is out of range for {datatype}")
+    return parsed.astype(dtype)
 
 
 def _fits(values: np.ndarray[Any, Any], dtype: np.dtype[Any]) -> bool:
