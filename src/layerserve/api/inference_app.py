@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.telemetry import TelemetryConfig
 from starlette.responses import Response
 
 from layerserve import __version__
@@ -31,6 +32,9 @@ from layerserve.services.telemetry import (
 )
 
 ROUTING_KEY_HEADER = "x-routing-key"
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""Lambda traces with X-Ray and measures with EMF; FastAPI's per-request OpenTelemetry
+provider checks would only cost time."""
 JSON = "application/json"
 
 
@@ -50,7 +54,13 @@ def create_inference_app(
 ) -> FastAPI:
     limits = limits or InferenceLimits()
     observe = observer or NullObserver()
-    app = FastAPI(title="layerserve inference", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="layerserve inference",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=NO_OPENTELEMETRY,
+    )
     install_error_handlers(app)
 
     # The inference routes are the hot path: plain Starlette routes (no FastAPI

@@ -23,6 +23,7 @@ from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.api.errors import install_error_handlers
+from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.services.aggregation import RollupReader
 from layerserve.services.metrics_report import metrics_window, model_metrics
@@ -106,7 +107,12 @@ def create_registry_app(
 
     With ``rollups`` it also serves ``/registry/models/{model}/metrics``.
     """
-    app = FastAPI(title="layerserve registry", openapi_url="/registry/openapi.json", docs_url=None)
+    app = FastAPI(
+        title="layerserve registry",
+        openapi_url="/registry/openapi.json",
+        docs_url=None,
+        telemetry=NO_OPENTELEMETRY,
+    )
     install_error_handlers(app)
     router = APIRouter(prefix="/registry")
 
