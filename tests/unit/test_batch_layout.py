@@ -132,3 +132,19 @@ def test_rows_per_batch_respects_the_byte_budget() -> None:
     assert rows_per_batch(256, 64, 1 << 20) == 256
     assert rows_per_batch(256, 1 << 20, 4 << 20) == 4
     assert rows_per_batch(256, 1 << 30, 4 << 20) == 1
+
+
+def test_outputs_of_keys_near_s3s_limit_stay_valid_keys() -> None:
+    layout = BatchLayout()
+    relative = "iris/" + "ü" * 500 + ".jsonl"  # 1,005 bytes: mirrored outputs would not fit
+    upload = layout.parse(f"inputs/{relative}")
+    assert upload is not None
+    keys = [
+        layout.result_key(upload, InputFormat.JSONL),
+        layout.summary_key(upload),
+        layout.error_key(upload),
+    ]
+    assert all(key.startswith("outputs/_long-keys/") for key in keys)
+    assert all(len(key.encode()) <= 1024 for key in keys)
+    assert layout.summary_key(upload) == layout.summary_key(upload)
+    assert layout.parse(keys[0]) is None  # still never an input

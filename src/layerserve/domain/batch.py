@@ -12,6 +12,7 @@ never trigger the function again::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,18 +109,31 @@ class BatchLayout:
         return InputKey(key, parts[0], ref, relative)
 
     def result_key(self, upload: InputKey, fmt: InputFormat) -> str:
-        return f"{self.output_prefix}{upload.relative}{RESULT_SUFFIX}.{fmt.result_extension}"
+        return self._mirror(upload, f"{RESULT_SUFFIX}.{fmt.result_extension}")
 
     def summary_key(self, upload: InputKey) -> str:
-        return f"{self.output_prefix}{upload.relative}{SUMMARY_SUFFIX}"
+        return self._mirror(upload, SUMMARY_SUFFIX)
 
     def error_key(self, upload: InputKey) -> str:
-        return f"{self.output_prefix}{upload.relative}{ERROR_SUFFIX}"
+        return self._mirror(upload, ERROR_SUFFIX)
+
+    def _mirror(self, upload: InputKey, suffix: str) -> str:
+        """The input's path under the output prefix; a digest when that is too long for S3."""
+        key = f"{self.output_prefix}{upload.relative}{suffix}"
+        if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+            return key
+        digest = hashlib.sha256(upload.relative.encode("utf-8")).hexdigest()
+        return f"{self.output_prefix}{LONG_KEYS_FOLDER}{digest}{suffix}"
 
     def input_key(self, model: str, filename: str, ref: str | None = None) -> str:
         """Where to upload ``filename`` for ``model`` (and ``ref``): the CLI's side."""
         middle = f"{ref}/" if ref else ""
         return f"{self.input_prefix}{model}/{middle}{filename}"
+
+
+MAX_KEY_BYTES = 1024
+"""S3's limit on object keys."""
+LONG_KEYS_FOLDER = "_long-keys/"
 
 
 def prefixes_overlap(first: str, second: str) -> bool:
