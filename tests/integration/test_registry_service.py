@@ -173,3 +173,12 @@ def test_models_are_created_once_and_listed(aws: AwsRegistry) -> None:
     assert [m.name for m in aws.service.models.all()] == ["a", "b"]
     with pytest.raises(ModelNotFoundError):
         aws.service.status("zzz")
+
+
+def test_versions_and_aliases_never_share_a_name(aws: AwsRegistry) -> None:
+    register(aws, "v1")
+    aws.service.aliases.promote("m", "stable", Promote(version="v1"), ME)
+    with pytest.raises(InvalidInputError, match="would be hidden by an alias"):
+        register(aws, "stable")
+    with pytest.raises(InvalidInputError, match="would hide version 'v1'"):
+        aws.service.aliases.promote("m", "v1", Promote(version="v1"), ME)

@@ -75,6 +75,11 @@ class VersionUseCases:
         existing = self._ctx.store.get_version(model, manifest.version)
         if existing is not None and not existing.status.replaceable:
             return _same_or_conflict(existing, manifest, location)
+        if self._ctx.store.get_alias(model, manifest.version) is not None:
+            # /versions/{ref} resolves aliases first: such a version could never be named.
+            raise InvalidInputError(
+                f"version '{manifest.version}' of '{model}' would be hidden by an alias"
+            )
         self._models.ensure(model, actor)
         failure = self._verify(manifest, location)
         if failure is not None and not record_failure:
