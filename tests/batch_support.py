@@ -23,6 +23,7 @@ from layerserve.domain.batch import ObjectVersion
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.lambdas import batch
 from layerserve.lambdas.batch.runtime import build_runtime
+from layerserve.local.events import FakeLambdaContext
 from layerserve.services.batch import BatchOptions, BatchService, Continuation, JobOutcome
 from layerserve.settings import BatchSettings, InferenceSettings
 
@@ -72,21 +73,16 @@ class FakeLambda:
         return {"StatusCode": 202}
 
 
-@dataclass
-class Context:
-    """A Lambda context whose remaining time the test sets."""
-
-    remaining_ms: int = 900_000
-    function_name: str = "layerserve-batch"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:layerserve-batch"
-    aws_request_id: str = "11111111-1111-1111-1111-111111111111"
-    log_group_name: str = "/aws/lambda/layerserve-batch"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def Context() -> FakeLambdaContext:
+    """A batch function's Lambda context; tests shorten ``remaining_ms``."""
+    return FakeLambdaContext(
+        function_name="layerserve-batch",
+        memory_limit_in_mb=2048,
+        invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:layerserve-batch",
+        aws_request_id="11111111-1111-1111-1111-111111111111",
+        log_group_name="/aws/lambda/layerserve-batch",
+        log_stream_name="test",
+    )
 
 
 class CountingClient:
@@ -128,7 +124,7 @@ class BatchStack:
     counting_s3: CountingClient
     dynamodb: Any
     lam: FakeLambda
-    context: Context = field(default_factory=Context)
+    context: FakeLambdaContext = field(default_factory=Context)
 
     def upload(self, key: str, body: bytes) -> dict[str, Any]:
         """Put ``body`` under ``key`` and return the S3 event for it."""

@@ -105,15 +105,21 @@ def test_model_without_default_alias_is_not_ready(
     assert "no 'production' alias" in reply_json(response)["error"]
 
 
-def test_versions_stored_in_s3_are_fetched_verified_and_served(
-    aws: AwsRegistry, models_root: Path, routed: Invoke
-) -> None:
+def _register_in_s3(aws: AwsRegistry, models_root: Path, version: str) -> tuple[str, bytes]:
+    """addmul 2's artifact uploaded to the artifacts bucket and registered as ``version``."""
     artifact = (models_root / "addmul" / "2" / "model.onnx.zst").read_bytes()
-    manifest = _manifest(models_root, "addmul", "2").model_copy(update={"version": "3"})
-    key = "artifacts/addmul/3/model.onnx.zst"
+    manifest = _manifest(models_root, "addmul", "2").model_copy(update={"version": version})
+    key = f"artifacts/addmul/{version}/model.onnx.zst"
     aws.s3.put_object(Bucket=BUCKET, Key=key, Body=artifact)
     command = RegisterVersion(manifest=manifest, location=f"s3://{BUCKET}/{key}")
     aws.service.versions.register("addmul", command, ME)
+    return key, artifact
+
+
+def test_versions_stored_in_s3_are_fetched_verified_and_served(
+    aws: AwsRegistry, models_root: Path, routed: Invoke
+) -> None:
+    _register_in_s3(aws, models_root, "3")
     body = _infer(routed, "/v2/models/addmul/versions/3/infer")
     assert body["model_version"] == "3"
     assert body["outputs"][0]["data"] == [2, 3, 4, 5]
@@ -122,12 +128,7 @@ def test_versions_stored_in_s3_are_fetched_verified_and_served(
 def test_tampered_s3_artifact_is_never_loaded(
     aws: AwsRegistry, models_root: Path, routed: Invoke
 ) -> None:
-    artifact = (models_root / "addmul" / "2" / "model.onnx.zst").read_bytes()
-    manifest = _manifest(models_root, "addmul", "2").model_copy(update={"version": "4"})
-    key = "artifacts/addmul/4/model.onnx.zst"
-    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=artifact)
-    command = RegisterVersion(manifest=manifest, location=f"s3://{BUCKET}/{key}")
-    aws.service.versions.register("addmul", command, ME)
+    key, artifact = _register_in_s3(aws, models_root, "4")
     aws.s3.put_object(Bucket=BUCKET, Key=key, Body=artifact[:-1] + b"\0")  # swapped afterwards
     response = routed(http_api_event("POST", "/v2/models/addmul/versions/4/infer", REQUEST))
     assert response["statusCode"] == 503

@@ -75,7 +75,7 @@ def decode_reply(response: Mapping[str, Any]) -> HttpReply:
     return HttpReply(int(response["statusCode"]), headers, body)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FakeLambdaContext:
     """The attributes of a Lambda context object that handlers and Powertools read."""
 
@@ -86,6 +86,8 @@ class FakeLambdaContext:
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
     log_group_name: str = "/aws/lambda/layerserve-local"
     log_stream_name: str = "local"
+    remaining_ms: int = 900_000
+    """What ``get_remaining_time_in_millis`` answers (tests shorten it)."""
 
     def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+        return self.remaining_ms
