@@ -182,3 +182,11 @@ def test_versions_and_aliases_never_share_a_name(aws: AwsRegistry) -> None:
         register(aws, "stable")
     with pytest.raises(InvalidInputError, match="would hide version 'v1'"):
         aws.service.aliases.promote("m", "v1", Promote(version="v1"), ME)
+
+
+def test_names_that_cannot_exist_are_refused_before_storage(aws: AwsRegistry) -> None:
+    register(aws, "1")
+    with pytest.raises(InvalidInputError, match="not a valid version name"):
+        aws.service.versions.get("m", "v" * 2000)
+    with pytest.raises(InvalidInputError, match="not a valid model name"):
+        aws.service.versions.get("m" * 2000, "1")

@@ -13,10 +13,12 @@ from pydantic import JsonValue
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.guardrails import Figure
 from layerserve.domain.registry import ALIAS_PATTERN, MODEL_PATTERN, HistoryAction, HistoryEntry
+from layerserve.domain.routing import VERSION_PATTERN
 from layerserve.services.registry.ports import RegistryStore
 
 Clock = Callable[[], datetime]
 _MODEL = re.compile(MODEL_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
 _ALIAS = re.compile(ALIAS_PATTERN)
 
 
@@ -30,7 +32,13 @@ def new_id() -> str:
 
 def check_model_name(name: str) -> str:
     if not _MODEL.fullmatch(name):
-        raise InvalidInputError(f"'{name}' is not a valid model name")
+        raise InvalidInputError(f"'{name[:80]}' is not a valid model name")
+    return name
+
+
+def check_version_name(name: str) -> str:
+    if not _VERSION.fullmatch(name):
+        raise InvalidInputError(f"'{name[:80]}' is not a valid version name")
     return name
 
 

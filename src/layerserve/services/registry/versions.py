@@ -20,7 +20,7 @@ from layerserve.domain.registry import (
 )
 from layerserve.domain.versions import version_key
 from layerserve.services.registry.commands import Archive, RegisterVersion
-from layerserve.services.registry.context import Context
+from layerserve.services.registry.context import Context, check_version_name
 from layerserve.services.registry.models import ModelUseCases
 from layerserve.services.registry.ports import ArtifactReader
 
@@ -49,7 +49,7 @@ class VersionUseCases:
 
     def get(self, model: str, version: str) -> ModelVersion:
         self._models.get(model)
-        found = self._ctx.store.get_version(model, version)
+        found = self._ctx.store.get_version(model, check_version_name(version))
         if found is None:
             raise VersionNotFoundError(model, version)
         return found
