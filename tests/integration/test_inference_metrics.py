@@ -1,12 +1,18 @@
-"""Every resolved request leaves one metric record line and EMF metrics in the log."""
+"""Every request leaves one log line: the metric record (when the name resolved) carrying
+CloudWatch EMF, the same metrics and dimensions Powertools Metrics would publish."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
 
 from layerserve.domain.metric_record import MetricRecord, parse_record
-from tests.apigw import http_api_event
+from layerserve.lambdas import inference
+from tests.apigw import http_api_event, rest_api_event
 from tests.conftest import Invoke
 
 REQUEST = {
@@ -21,8 +27,8 @@ def _records(output: str) -> list[MetricRecord]:
     return [record for record in found if record is not None]
 
 
-def _emf(output: str) -> list[dict[str, object]]:
-    lines = (orjson.loads(line) for line in output.splitlines() if line.startswith('{"_aws"'))
+def _emf(output: str) -> list[dict[str, Any]]:
+    lines = (orjson.loads(line) for line in output.splitlines() if line.startswith("{"))
     return [line for line in lines if "Requests" in line]
 
 
@@ -48,8 +54,57 @@ def test_records_and_emf_per_request(
     assert first.outputs["y"].n == 6
     assert (second.status, second.error_kind, second.cold) == (400, "client", False)
 
-    emf = _emf(output)
-    assert len(emf) == 3
-    assert emf[0]["model"] == "id-fp32" and emf[0]["version"] == "1"
-    assert "Errors" not in emf[0] and emf[1]["ClientErrors"] == [1.0]
-    assert emf[2]["model"] == "-" and emf[2]["version"] == "-"
+    ok, bad_request, unknown = _emf(output)
+    assert [ok["_ls"], bad_request["_ls"], "_ls" in unknown] == ["m1", "m1", False]
+    assert (ok["model"], ok["version"], ok["alias"], ok["service"]) == (
+        "id-fp32",
+        "1",
+        "-",
+        "inference",
+    )
+    assert ok["Requests"] == 1 and ok["BatchSize"] == 2 and ok["Latency"] >= ok["RunLatency"]
+    assert "Errors" not in ok and bad_request["ClientErrors"] == 1 == bad_request["Errors"]
+    assert (unknown["model"], unknown["version"], unknown["ClientErrors"]) == ("-", "-", 1)
+    for line in (ok, bad_request, unknown):
+        _assert_valid_emf(line)
+
+
+def test_cold_start_and_init_time_still_come_from_powertools(
+    inference_handler: Invoke, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cold_start, "is_cold_start", True)  # a fresh execution environment
+    inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", REQUEST))
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    powertools = [line for line in lines if "_ls" not in line and "_aws" in line]
+    names = {
+        m["Name"]
+        for line in powertools
+        for d in line["_aws"]["CloudWatchMetrics"]
+        for m in d["Metrics"]
+    }
+    assert {"ColdStart", "InitTime"} <= names
+
+
+def _assert_valid_emf(line: dict[str, Any]) -> None:
+    """What CloudWatch requires to extract metrics from a log line."""
+    directives = line["_aws"]["CloudWatchMetrics"]
+    assert isinstance(line["_aws"]["Timestamp"], int)
+    for directive in directives:
+        assert directive["Namespace"] == inference.metrics.namespace
+        for dimension_set in directive["Dimensions"]:
+            assert all(isinstance(line[name], str) for name in dimension_set)
+        for metric in directive["Metrics"]:
+            assert isinstance(line[metric["Name"]], int | float), metric
+            assert metric["Unit"] in {"Count", "Milliseconds"}
+
+
+@pytest.mark.parametrize("make_event", [http_api_event, rest_api_event])
+def test_log_lines_carry_the_api_gateway_request_id_as_correlation_id(
+    inference_handler: Invoke,
+    make_event: Callable[..., dict[str, Any]],
+) -> None:
+    for request_id in ("first-request", "second-request"):
+        event = make_event("POST", "/v2/models/id-fp32/infer", REQUEST)
+        event["requestContext"]["requestId"] = request_id
+        inference_handler(event)
+        assert inference.logger.get_correlation_id() == request_id
