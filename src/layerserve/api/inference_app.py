@@ -36,6 +36,8 @@ NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs":
 """Lambda traces with X-Ray and measures with EMF; FastAPI's per-request OpenTelemetry
 provider checks would only cost time."""
 JSON = "application/json"
+Headers = dict[bytes, bytes]
+"""Request headers by lower-case name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,8 @@ def create_inference_app(
     # parameter solving or response validation, about 100 µs less per request),
     # registered first because routes match in order. The catalog checks the names.
     async def infer(request: Request) -> Response:
-        def run(body: bytes, resolution: Resolution) -> InferResult:
-            decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
+        def run(body: bytes, resolution: Resolution, headers: Headers) -> InferResult:
+            decoded = decode_infer_request(body, _header(headers, HEADER_LENGTH))
             return service.infer(resolution, decoded)
 
         def encode(result: InferResult) -> Response:
@@ -81,7 +83,8 @@ def create_inference_app(
         return await _serve("v2", request, run, encode)
 
     async def predict(request: Request) -> Response:
-        def run(body: bytes, resolution: Resolution) -> InferResult:
+        def run(body: bytes, resolution: Resolution, headers: Headers) -> InferResult:
+            del headers
             decoded = decode_predict_request(body, resolution.record.manifest.signature)
             return service.infer(resolution, decoded)
 
@@ -127,7 +130,7 @@ def create_inference_app(
     async def _serve(
         route: str,
         request: Request,
-        run: Callable[[bytes, Resolution], InferResult],
+        run: Callable[[bytes, Resolution, Headers], InferResult],
         encode: Callable[[InferResult], Response],
     ) -> Response:
         started = time.perf_counter()
@@ -136,11 +139,12 @@ def create_inference_app(
         outcome = RequestOutcome(
             route=route, status=200, latency_s=0.0, model=model, request_id=_request_id(request)
         )
+        headers: Headers = dict(request.scope["headers"])  # one pass; the last value wins
         try:
-            body = await _read_body(request, limits.max_body_bytes)
-            resolution = service.resolve(model, version, request.headers.get(ROUTING_KEY_HEADER))
+            body = await _read_body(request, headers, limits.max_body_bytes)
+            resolution = service.resolve(model, version, _header(headers, ROUTING_KEY_HEADER))
             outcome.version, outcome.alias = resolution.record.version, resolution.alias
-            result = run(body, resolution)
+            result = run(body, resolution, headers)
             _fill(outcome, result)
             return encode(result)
         except LayerserveError as exc:
@@ -170,14 +174,20 @@ def _fill(outcome: RequestOutcome, result: InferResult) -> None:
     outcome.batch_size = int(first.shape[0]) if first is not None and first.ndim else 1
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def _header(headers: Headers, name: str) -> str | None:
+    """A request header (``name`` in lower case, as ASGI servers and Mangum give them)."""
+    value = headers.get(name.encode("latin-1"))
+    return None if value is None else value.decode("latin-1")
+
+
+async def _read_body(request: Request, headers: Headers, limit: int) -> bytes:
+    declared = _header(headers, "content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"request body of {declared} bytes exceeds {limit} bytes")
     body = await request.body()
     if len(body) > limit:
         raise PayloadTooLargeError(f"request body of {len(body)} bytes exceeds {limit} bytes")
-    encoding = request.headers.get("content-encoding", "identity").lower()
+    encoding = (_header(headers, "content-encoding") or "identity").lower()
     return body if encoding == "identity" else _decompress(body, encoding, limit)
 
 
