@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,6 +17,17 @@ from layerserve.domain.errors import InvalidModelError, ModelNotFoundError, Vers
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.domain.versions import latest
 from layerserve.services.catalog import LAYER_PREFIX, Resolution, VersionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelVersions:
+    by_version: dict[str, VersionRecord]
+    default: str | None
+    """The highest version, chosen once per scan rather than on every request."""
+
+
+def _index(records: dict[str, dict[str, VersionRecord]]) -> dict[str, _ModelVersions]:
+    return {model: _ModelVersions(found, latest(found)) for model, found in records.items()}
 
 
 class LayerCatalog:
@@ -29,7 +41,7 @@ class LayerCatalog:
         self._rescan_interval_s = rescan_interval_s
         self._last_scan = 0.0
         self._lock = threading.Lock()
-        self._records: dict[str, dict[str, VersionRecord]] = {}
+        self._models: dict[str, _ModelVersions] = {}
         self.problems: list[str] = []
         self.rescan()
 
@@ -49,23 +61,23 @@ class LayerCatalog:
                 continue
             records.setdefault(record.model, {})[record.version] = record
         with self._lock:
-            self._records = records
+            self._models = _index(records)
             self.problems = problems
 
     def model_names(self) -> list[str]:
-        return sorted(self._records)
+        return sorted(self._models)
 
     def versions(self, model: str) -> list[str]:
-        return sorted(self._versions_of(model))
+        return sorted(self._versions_of(model).by_version)
 
     def resolve(self, model: str, ref: str | None, routing_key: str | None) -> Resolution:
         del routing_key  # a static repository has no weighted routes
         versions = self._versions_of(model)
-        chosen = latest(versions) if ref is None else ref
-        record = versions.get(chosen) if chosen is not None else None
+        chosen = versions.default if ref is None else ref
+        record = versions.by_version.get(chosen) if chosen is not None else None
         if record is None and self._may_rescan():
             self.rescan()
-            record = self._versions_of(model).get(chosen or "")
+            record = self._versions_of(model).by_version.get(chosen or "")
         if record is None:
             raise VersionNotFoundError(model, chosen or "")
         return Resolution(record)
@@ -73,11 +85,11 @@ class LayerCatalog:
     def _may_rescan(self) -> bool:
         return time.monotonic() - self._last_scan >= self._rescan_interval_s
 
-    def _versions_of(self, model: str) -> dict[str, VersionRecord]:
-        versions = self._records.get(model)
+    def _versions_of(self, model: str) -> _ModelVersions:
+        versions = self._models.get(model)
         if versions is None and self._may_rescan():
             self.rescan()
-            versions = self._records.get(model)
+            versions = self._models.get(model)
         if versions is None:
             raise ModelNotFoundError(model)
         return versions
