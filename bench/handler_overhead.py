@@ -100,6 +100,19 @@ def print_summary(full: dict[str, Any], bare: dict[str, Any]) -> None:
     )
 
 
+def print_reference(full: dict[str, Any]) -> None:
+    print(
+        "\nAgainst the bare stack (Mangum + FastAPI, one async route answering orjson, "
+        "no model), same event, same run"
+    )
+    print(f"{'case':<24} {'bare stack':>11} {'our overhead':>13} {'beyond the stack':>17}")
+    for case in CASES:
+        stats = full[case.name]
+        stack = _stats(stats, "stack").median_us
+        overhead = _stats(stats, "handler").median_us - _stats(stats, "raw").median_us
+        print(f"{case.name:<24} {stack:>11.1f} {overhead:>13.1f} {overhead - stack:>17.1f}")
+
+
 def print_breakdown(full: dict[str, Any]) -> None:
     print("\nWhere the time goes (cumulative medians, microseconds)")
     print(f"{'case':<24} " + " ".join(f"{label:>22}" for _, label in LAYERS))
@@ -112,6 +125,7 @@ def main() -> None:
     full, bare = measure()
     print_summary(full, bare)
     print_breakdown(full)
+    print_reference(full)
 
 
 def profile(case: str) -> None:

@@ -19,10 +19,14 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import orjson
+from fastapi import FastAPI, Request
+from mangum import Mangum
+from starlette.responses import Response
 
 from bench.harness import NullSink, as_dict, emit, time_interleaved
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.onnx_runtime import session_options
+from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.api.v2_codec import decode_infer_request, encode_infer_response
 from layerserve.bootstrap import build_inference_service
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
@@ -114,10 +118,26 @@ def layers(case: Case, settings: InferenceSettings, mode: str) -> dict[str, Call
     session = _raw_session(settings, case.model)
     calls: dict[str, Callable[[], object]] = {"raw": lambda: session.run(["y"], {"x": array})}
     if mode == "full":
+        calls["stack"] = _bare_stack_call(event, context)
         calls["service"] = _service_call(settings, case, body, headers)
         calls["asgi"] = _asgi_call(event, context)
     calls["handler"] = lambda: inference.handler(event, context)
     return calls
+
+
+def _bare_stack_call(event: dict[str, Any], context: Any) -> Callable[[], object]:
+    """The reference the targets were set against: Mangum + FastAPI with one async route
+    that reads the body and answers a small orjson document. No model, no codec."""
+    app = FastAPI(docs_url=None, redoc_url=None, telemetry=NO_OPENTELEMETRY)
+
+    @app.post("/v2/models/{model}/infer")
+    async def infer(model: str, request: Request) -> Response:
+        body = await request.body()
+        document = {"model_name": model, "received": len(body)}
+        return Response(orjson.dumps(document), media_type="application/json")
+
+    adapter = Mangum(app, lifespan="off")
+    return lambda: adapter(event, context)
 
 
 def _asgi_call(event: dict[str, Any], context: Any) -> Callable[[], object]:
