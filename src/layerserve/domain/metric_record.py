@@ -86,8 +86,10 @@ def record_to_json(record: Mapping[str, Any]) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+# The inference function only writes records; ``defer_build`` keeps the parsing models'
+# validators out of its cold start (the aggregator builds them on first use).
 class TensorSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     n: int = Field(ge=0)
     b: list[int] = Field(max_length=1_000_000)
@@ -102,7 +104,7 @@ class TensorSummary(BaseModel):
 class MetricRecord(BaseModel):
     """A validated record (field names spelled out; the wire uses the short aliases)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     schema_tag: Literal["m1"] = Field(alias="_ls")
     time_ms: int = Field(alias="t", ge=0)
