@@ -102,9 +102,11 @@ def _raw_session(settings: InferenceSettings, model: str) -> ort.InferenceSessio
     folder = settings.models_dir / model / "1"
     manifest = Manifest.from_json((folder / MANIFEST_FILE).read_bytes())
     unpack = ArtifactUnpacker(settings.scratch_dir / "raw")
-    onnx_path = unpack(folder / manifest.artifact.file, manifest)
+    onnx = unpack(folder / manifest.artifact.file, manifest)
     return ort.InferenceSession(
-        str(onnx_path), sess_options=session_options(), providers=["CPUExecutionProvider"]
+        onnx if isinstance(onnx, bytes) else str(onnx),
+        sess_options=session_options(),
+        providers=["CPUExecutionProvider"],
     )
 
 

@@ -90,7 +90,7 @@ class _CountingFactory:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, onnx_path: Path) -> RunnableModel:
+    def __call__(self, onnx: bytes | Path) -> RunnableModel:
         self.calls += 1
         raise AssertionError("a session must never be created for a bad artifact")
 

@@ -1,4 +1,10 @@
-"""Verify a compressed artifact against its manifest and decompress it atomically."""
+"""Verify a compressed artifact against its manifest and decompress it.
+
+Models up to ``in_memory_max_bytes`` (compressed + ONNX) are unpacked in memory: one
+read, one hash, one decompression, one hash, each a single call into C code that releases
+the GIL, so the work overlaps the imports of the init phase well and /tmp is not
+touched. Larger models stream through a file in scratch space with bounded memory.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from layerserve.domain.errors import ArtifactIntegrityError, ServiceUnavailableE
 from layerserve.domain.manifest import Manifest
 
 CHUNK = 1 << 20
+IN_MEMORY_MAX_BYTES = 256 * 1024 * 1024
 
 
 def sha256_file(path: Path) -> str:
@@ -25,16 +32,20 @@ def sha256_file(path: Path) -> str:
 
 
 class ArtifactUnpacker:
-    """Checks both digests and writes ``<scratch>/<name>/<version>/<onnx sha>.onnx``.
+    """Checks both digests; returns the ONNX bytes, or for large models a file
+    ``<scratch>/<name>/<version>/<onnx sha>.onnx``.
 
-    The decompressed file is named by its digest and written via a temporary file
-    and an atomic rename, so a crash mid-write never leaves a file that looks complete.
+    The file is named by its digest and written via a temporary file and an atomic
+    rename, so a crash mid-write never leaves a file that looks complete.
     """
 
-    def __init__(self, scratch_dir: Path) -> None:
+    def __init__(self, scratch_dir: Path, in_memory_max_bytes: int = IN_MEMORY_MAX_BYTES) -> None:
         self._scratch = scratch_dir
+        self._in_memory_max_bytes = in_memory_max_bytes
 
-    def __call__(self, compressed: Path, manifest: Manifest) -> Path:
+    def __call__(self, compressed: Path, manifest: Manifest) -> bytes | Path:
+        if manifest.artifact.size + manifest.onnx.size <= self._in_memory_max_bytes:
+            return _unpack_in_memory(compressed, manifest)
         self._verify_compressed(compressed, manifest)
         target = self._scratch / manifest.name / manifest.version / f"{manifest.onnx.sha256}.onnx"
         try:
@@ -59,6 +70,26 @@ class ArtifactUnpacker:
             size,
             expected.size,
         )
+
+
+def _unpack_in_memory(compressed: Path, manifest: Manifest) -> bytes:
+    try:
+        data = compressed.read_bytes()
+    except OSError as exc:
+        raise ArtifactIntegrityError(f"artifact {compressed} is unreadable: {exc}") from exc
+    expected = manifest.artifact
+    digest = hashlib.sha256(data).hexdigest()
+    _check(manifest, "compressed artifact", digest, expected.sha256, len(data), expected.size)
+    try:
+        # The frame declares its size; a frame declaring more than the manifest is refused.
+        onnx = zstandard.ZstdDecompressor().decompress(
+            data, max_output_size=max(1, manifest.onnx.size)
+        )
+    except zstandard.ZstdError as exc:
+        raise ArtifactIntegrityError(f"artifact does not decompress: {exc}") from exc
+    digest = hashlib.sha256(onnx).hexdigest()
+    _check(manifest, "ONNX bytes", digest, manifest.onnx.sha256, len(onnx), manifest.onnx.size)
+    return onnx
 
 
 def _write_verified(compressed: Path, manifest: Manifest, target: Path) -> Path:

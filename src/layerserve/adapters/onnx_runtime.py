@@ -60,10 +60,10 @@ class OrtSessionFactory:
     def __init__(self, intra_op_threads: int = 0) -> None:
         self._intra_op_threads = intra_op_threads
 
-    def __call__(self, onnx_path: Path) -> OrtModel:
+    def __call__(self, onnx: bytes | Path) -> OrtModel:
         try:
             session = ort.InferenceSession(
-                str(onnx_path),
+                onnx if isinstance(onnx, bytes) else str(onnx),
                 sess_options=session_options(self._intra_op_threads),
                 providers=["CPUExecutionProvider"],
             )

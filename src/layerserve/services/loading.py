@@ -58,13 +58,16 @@ class RoutedArtifacts:
         return self._s3.fetch(record)
 
 
-Unpacker = Callable[[Path, Manifest], Path]
-"""Verifies the compressed file against the manifest and returns the ONNX file path.
+OnnxModel = bytes | Path
+"""Verified ONNX bytes: in memory, or (large models) a file in scratch space."""
 
-The file is the loader's: it is removed once the session holds the model, so /tmp
+Unpacker = Callable[[Path, Manifest], OnnxModel]
+"""Verifies the compressed file against the manifest and returns the ONNX model.
+
+A file is the loader's: it is removed once the session holds the model, so /tmp
 never fills up however many versions an execution environment loads in turn."""
 
-SessionFactory = Callable[[Path], RunnableModel]
+SessionFactory = Callable[[OnnxModel], RunnableModel]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +147,13 @@ class ModelLoader:
         started = time.perf_counter()
         compressed = self._source.fetch(record)
         fetched = time.perf_counter()
-        onnx_path = self._unpack(compressed, record.manifest)
+        onnx = self._unpack(compressed, record.manifest)
         unpacked = time.perf_counter()
         try:
-            model = self._create_session(onnx_path)
+            model = self._create_session(onnx)
         finally:
-            onnx_path.unlink(missing_ok=True)
+            if isinstance(onnx, Path):
+                onnx.unlink(missing_ok=True)
         done = time.perf_counter()
         timings = LoadTimings(fetched - started, unpacked - fetched, done - unpacked)
         return LoadedVersion(record, model, timings)
