@@ -22,10 +22,13 @@ def build_inference_service(
     settings: InferenceSettings,
     dynamodb: DynamoDBClient | None = None,
     s3: S3Client | None = None,
+    preload: bool = True,
 ) -> InferenceService:
     """Static layer catalog, or the registry when ``registry_table`` is set.
 
-    AWS clients are created here (never at import) unless the caller injects them.
+    AWS clients are created here (never at import) unless the caller injects them. With
+    ``preload`` (and ``settings.preload == "default"``) the default versions are loaded
+    before this returns; otherwise the caller loads them (``service.server_ready()``).
     """
     catalog, s3_source = _registry_parts(settings, dynamodb, s3)
     loader = ModelLoader(
@@ -35,7 +38,7 @@ def build_inference_service(
         max_loaded=settings.max_loaded_models,
     )
     service = InferenceService(catalog or LayerCatalog(settings.models_dir), loader)
-    if settings.preload == "default":
+    if preload and settings.preload == "default":
         service.server_ready()  # load default versions now; failures are remembered
     return service
 

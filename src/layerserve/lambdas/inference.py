@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from collections.abc import Callable
 from functools import cache
@@ -16,9 +15,8 @@ from mangum import Mangum
 
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
-from layerserve.bootstrap import build_inference_service
 from layerserve.lambdas.apigw import HANDLERS
-from layerserve.settings import InferenceSettings
+from layerserve.lambdas.inference_init import begin, take_started
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -37,11 +35,13 @@ inside each request's metric line (``adapters/metric_log.py``): one line, not tw
 
 @cache
 def asgi_adapter() -> Mangum:
-    """Built once per execution environment: settings, catalog, preloaded models."""
-    started = time.perf_counter()
-    settings = InferenceSettings()
-    service = build_inference_service(settings)
-    init_ms = (time.perf_counter() - started) * 1000.0
+    """Built once per execution environment: settings, catalog, preloaded models.
+
+    The init phase may already be under way (``inference_init``): then it is awaited.
+    """
+    init = take_started() or begin(background=False)
+    init_ms = init.wait()
+    settings, service = init.settings, init.service
     emf: EmfSpec | None = None
     if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true":
         metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
