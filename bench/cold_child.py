@@ -1,7 +1,9 @@
 """Child of the cold-start bench: a fresh interpreter serving its first request.
 
-``python -m bench.cold_child EVENT_FILE`` imports the handler, invokes it with the event
-(configured by ``LAYERSERVE_*`` like the function), and prints where the time went.
+``python -m bench.cold_child EVENT_FILE`` imports the function's entry module as Lambda
+does (``app`` from ``functions/inference``, which starts loading the default models and
+then imports the handler), invokes the handler with the event (configured by
+``LAYERSERVE_*`` like the function), and prints where the time went.
 ``python -m bench.cold_child imports`` prints the import cost of each dependency in turn.
 Only the standard library is imported before the clock starts.
 """
@@ -19,6 +21,7 @@ STARTED = time.perf_counter()
 # As in bench.harness, which is not imported here: it would import modules before the clock.
 RESULT_PREFIX = "BENCH-RESULT "
 RESPONDED_MARK = "BENCH-RESPONDED"
+FUNCTION_DIR = Path(__file__).resolve().parent.parent / "functions" / "inference"
 
 IMPORT_STEPS = (
     ("numpy", ("numpy",)),
@@ -47,34 +50,37 @@ class FirstRun:
         return outputs
 
 
-def _instrument(module: Any, record: dict[str, float]) -> None:
-    """Time the wiring the handler does on its first call, and keep the load timings."""
-    real = module.build_inference_service
+def _await_loading(record: dict[str, float]) -> None:
+    """Wait for the loading the entry module started; keep its timings; time the first run.
 
-    def build(settings: Any) -> Any:
-        started = time.perf_counter()
-        service = real(settings)
-        record["build_service_s"] = time.perf_counter() - started
-        for loaded in service.loader.loaded():
-            record["fetch_s"] = record.get("fetch_s", 0.0) + loaded.timings.fetch_s
-            record["unpack_s"] = record.get("unpack_s", 0.0) + loaded.timings.unpack_s
-            record["session_s"] = record.get("session_s", 0.0) + loaded.timings.session_s
-            loaded.model = FirstRun(loaded.model, record)
-        return service
+    The first call would wait for it just the same: waiting here only splits the time.
+    """
+    from layerserve.lambdas import inference_init
 
-    module.build_inference_service = build
+    init = inference_init.started()
+    if init is None:
+        raise RuntimeError("the entry module did not start the init phase")
+    started = time.perf_counter()
+    init.wait()
+    record["load_wait_s"] = time.perf_counter() - started
+    for loaded in init.service.loader.loaded():
+        record["fetch_s"] = record.get("fetch_s", 0.0) + loaded.timings.fetch_s
+        record["unpack_s"] = record.get("unpack_s", 0.0) + loaded.timings.unpack_s
+        record["session_s"] = record.get("session_s", 0.0) + loaded.timings.session_s
+        loaded.model = FirstRun(loaded.model, record)
 
 
 def cold_start(event_file: Path) -> dict[str, Any]:
     event = json.loads(event_file.read_text())
     record: dict[str, float] = {}
     started, cpu_started = time.perf_counter(), time.process_time()
-    module = importlib.import_module("layerserve.lambdas.inference")
+    sys.path.insert(0, str(FUNCTION_DIR))  # /var/task in Lambda
+    module = importlib.import_module("app")
     record["imports_s"] = time.perf_counter() - started
     record["imports_cpu_s"] = time.process_time() - cpu_started
     from layerserve.local.events import FakeLambdaContext
 
-    _instrument(module, record)
+    _await_loading(record)
     started = time.perf_counter()
     response = module.handler(event, FakeLambdaContext())
     record["first_call_s"] = time.perf_counter() - started

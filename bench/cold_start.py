@@ -1,8 +1,11 @@
 """Cold start: a fresh process, from spawn to the first successful inference response.
 
 Each run spawns ``bench.cold_child`` with an empty scratch directory (Lambda's empty
-``/tmp``) and splits the time into interpreter start, imports, artifact fetch,
-verify + decompress, session creation, first run and the rest of the first call.
+``/tmp``) and splits the time into interpreter start, the entry module's imports (during
+which the default models load on a thread), the loading still left when the imports
+end ("load wait"), the first run and the rest of the first call. Fetch,
+verify + decompress and session creation are the loading thread's own timings: they
+overlap the imports, so the columns do not add up to the total.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ COLUMNS = (
     ("startup_s", "python"),
     ("imports_s", "imports"),
     ("imports_cpu_s", "(CPU)"),
-    ("wiring_s", "wiring"),
+    ("load_wait_s", "load wait"),
     ("fetch_s", "fetch"),
     ("unpack_s", "verify+unzstd"),
     ("session_s", "session"),
@@ -110,13 +113,11 @@ def cold_runs(models_root: Path, event: Path, scratch: Path) -> list[dict[str, f
 
 
 def _derive(result: dict[str, float], wall: float) -> dict[str, float]:
-    loading = result["fetch_s"] + result["unpack_s"] + result["session_s"]
     return {
         **result,
         "wall_s": wall,
         "startup_s": wall - result["since_main_s"],
-        "wiring_s": result["build_service_s"] - loading,
-        "rest_s": result["first_call_s"] - result["build_service_s"] - result["first_run_s"],
+        "rest_s": result["first_call_s"] - result["first_run_s"],
     }
 
 
@@ -148,10 +149,15 @@ def print_imports() -> None:
         print(f"  {label:<30}{statistics.median(run[label] for run in runs) * 1000:>8.1f}")
 
 
+MINILM_ROWS = {"MiniLM-L6 int8": False, "MiniLM int8 optimized": True}
+"""Row name: packaged with ``--optimize`` (graph fusions done once, offline)."""
+
+
 def main() -> None:
-    layer = models.minilm_layer()
-    size = (layer / "models" / "minilm" / "1" / "model.onnx.zst").stat().st_size
-    print(f"MiniLM-L6-sized int8 encoder: {size / 2**20:.1f} MiB compressed, [1, {SEQUENCE}] ids")
+    layers = {name: models.minilm_layer(optimize=opt) for name, opt in MINILM_ROWS.items()}
+    for name, layer in layers.items():
+        size = (layer / "models" / "minilm" / "1" / "model.onnx.zst").stat().st_size
+        print(f"{name}: {size / 2**20:.1f} MiB compressed, request [1, {SEQUENCE}] ids")
     print(f"Fresh processes run Python {python_version(child_python()[0])}")
     with tempfile.TemporaryDirectory(prefix="layerserve-cold-") as tmp:
         folder = Path(tmp)
@@ -160,15 +166,15 @@ def main() -> None:
             "tiny identity [1,4]": cold_runs(
                 folder / "tiny" / "models", write_event(folder, "tiny", tiny_request()), folder
             ),
-            "MiniLM-L6 int8": cold_runs(
-                layer / "models", write_event(folder, "minilm", minilm_request()), folder
-            ),
         }
+        event = write_event(folder, "minilm", minilm_request())
+        for row, (name, layer) in enumerate(layers.items()):
+            rows[name] = cold_runs(layer / "models", event, folder / f"minilm-{row}")
     print_table(rows)
-    total = medians(rows["MiniLM-L6 int8"])["wall_s"]
-    print(
-        f"Target: MiniLM int8 total <= {TARGET_S:.1f} s: {'met' if total <= TARGET_S else 'MISSED'}"
-    )
+    for name in layers:
+        total = medians(rows[name])["wall_s"]
+        verdict = "met" if total <= TARGET_S else "MISSED"
+        print(f"Target: {name} total <= {TARGET_S:.1f} s: {verdict} ({total * 1000:.0f} ms)")
     print_imports()
 
 

@@ -203,9 +203,10 @@ def package(
     return report.manifest
 
 
-def minilm_layer(cache: Path = CACHE) -> Path:
-    """A layer folder holding ``minilm/1`` (int8), built once and kept under ``cache``."""
-    layer = cache / MINILM_CACHE_KEY
+def minilm_layer(cache: Path = CACHE, optimize: bool = False) -> Path:
+    """A layer folder holding ``minilm/1`` (int8; with ``optimize``, also optimised offline
+    by onnxruntime, as ``layerserve package --optimize`` does), built once under ``cache``."""
+    layer = cache / (MINILM_CACHE_KEY + ("-optimized" if optimize else ""))
     if (layer / "models" / "minilm" / "1" / "manifest.json").is_file():
         return layer
     cache.mkdir(parents=True, exist_ok=True)
@@ -215,6 +216,7 @@ def minilm_layer(cache: Path = CACHE) -> Path:
             name="minilm",
             version="1",
             quantize="int8",
+            optimize=optimize,
             samples=token_inputs(batch=8, sequence=64),
         )
         package(minilm_encoder(), scratch, "minilm", request)
