@@ -33,7 +33,7 @@ def build_inference_service(
     catalog, s3_source = _registry_parts(settings, dynamodb, s3)
     loader = ModelLoader(
         source=RoutedArtifacts(LayerArtifacts(settings.models_dir), s3_source),
-        unpack=ArtifactUnpacker(settings.scratch_dir),
+        unpack=ArtifactUnpacker(settings.scratch_dir, settings.in_memory_unpack_max_bytes),
         create_session=OrtSessionFactory(settings.intra_op_threads),
         max_loaded=settings.max_loaded_models,
     )

@@ -23,6 +23,9 @@ class InferenceSettings(BaseSettings):
     max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
     intra_op_threads: int = Field(default=0, ge=0)
     max_loaded_models: int = Field(default=8, ge=1)
+    in_memory_unpack_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    """Models up to this size (compressed + ONNX) unpack in memory; larger ones stream
+    through ``scratch_dir`` (memory bounded, /tmp used)."""
     preload: Literal["none", "default"] = "default"
     registry_table: str | None = None
     """With a registry, names resolve through aliases; without, the layer is the catalog."""
