@@ -184,6 +184,34 @@ def test_versions_and_aliases_never_share_a_name(aws: AwsRegistry) -> None:
         aws.service.aliases.promote("m", "v1", Promote(version="v1"), ME)
 
 
+def test_a_name_taken_concurrently_is_refused_by_the_transaction(
+    aws: AwsRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads before the write can be stale (a concurrent writer took the name after
+    them): the transaction itself checks the other kind of item."""
+    register(aws, "v1")
+    aws.service.aliases.promote("m", "stable", Promote(version="v1"), ME)
+    real_alias, real_version = aws.store.get_alias, aws.store.get_version
+
+    def stale_alias(model: str, alias: str) -> object:
+        return None if alias == "stable" else real_alias(model, alias)
+
+    def stale_version(model: str, version: str) -> object:
+        return None if version == "v1" else real_version(model, version)
+
+    monkeypatch.setattr(aws.store, "get_alias", stale_alias)
+    with pytest.raises(InvalidInputError, match="would be hidden by an alias"):
+        register(aws, "stable")
+    monkeypatch.setattr(aws.store, "get_alias", real_alias)
+    monkeypatch.setattr(aws.store, "get_version", stale_version)
+    register(aws, "v2")
+    with pytest.raises(InvalidInputError, match="would hide version 'v1'"):
+        aws.service.aliases.promote("m", "v1", Promote(version="v2"), ME)
+    monkeypatch.setattr(aws.store, "get_version", real_version)
+    assert [a.name for a in aws.service.aliases.all("m")] == ["stable"]
+    assert aws.service.versions.get("m", "v1").aliases == ("stable",)
+
+
 def test_names_that_cannot_exist_are_refused_before_storage(aws: AwsRegistry) -> None:
     register(aws, "1")
     with pytest.raises(InvalidInputError, match="not a valid version name"):

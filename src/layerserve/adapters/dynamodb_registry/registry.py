@@ -145,11 +145,23 @@ class DynamoDBRegistry:
             "Key": items.model_key(version.model),
             "ConditionExpression": "attribute_exists(pk)",
         }
+        # Checked in the same transaction, so a concurrent alias of that name cannot slip in.
+        no_alias = self._absent(items.alias_key(version.model, version.version))
+        actions: list[TransactWriteItemTypeDef] = [
+            {"ConditionCheck": model_exists},
+            {"ConditionCheck": no_alias},
+            {"Put": put},
+            self._log(entry),
+        ]
         try:
-            self._transact([{"ConditionCheck": model_exists}, {"Put": put}, self._log(entry)])
+            self._transact(actions)
         except _Cancelled as exc:
             if exc.failed(0):
                 raise ModelNotFoundError(version.model) from exc
+            if exc.failed(1):
+                raise InvalidInputError(
+                    f"version '{version.version}' of '{version.model}' would be hidden by an alias"
+                ) from exc
             raise self._version_conflict(version.model, version.version) from exc
 
     def write_alias(self, alias: Alias, current: Alias | None, entry: HistoryEntry) -> None:
@@ -161,7 +173,9 @@ class DynamoDBRegistry:
             put["ExpressionAttributeValues"] = {":revision": {"N": str(current.revision)}}
         refs = sorted(alias.referenced())
         released = sorted(current.referenced() - alias.referenced()) if current else []
-        actions: list[TransactWriteItemTypeDef] = [{"Put": put}]
+        # A new alias: no version may have its name, checked in the same transaction.
+        no_version = self._absent(items.version_key(alias.model, alias.name))
+        actions: list[TransactWriteItemTypeDef] = [{"Put": put}, {"ConditionCheck": no_version}]
         actions += [self._reference(alias, version) for version in refs]
         actions += [self._release(alias, version) for version in released]
         actions.append(self._log(entry))
@@ -170,7 +184,11 @@ class DynamoDBRegistry:
         except _Cancelled as exc:
             if exc.failed(0):
                 raise self._revision_conflict(alias.model, alias.name) from exc
-            failed = [v for i, v in enumerate(refs + released, start=1) if exc.failed(i)]
+            if exc.failed(1):
+                raise InvalidInputError(
+                    f"alias '{alias.name}' would hide version '{alias.name}' of '{alias.model}'"
+                ) from exc
+            failed = [v for i, v in enumerate(refs + released, start=2) if exc.failed(i)]
             raise self._version_conflict(alias.model, failed[0] if failed else refs[0]) from exc
 
     # --- helpers --------------------------------------------------------------------
@@ -200,6 +218,9 @@ class DynamoDBRegistry:
                 "ExpressionAttributeValues": {":alias": {"SS": [alias.name]}},
             }
         }
+
+    def _absent(self, key: items.Item) -> ConditionCheckTypeDef:
+        return {"TableName": self._table, "Key": key, "ConditionExpression": _NOT_EXISTS}
 
     def _log(self, entry: HistoryEntry) -> TransactWriteItemTypeDef:
         item = items.history_item(entry)
