@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from layerserve.adapters.s3_artifacts import S3Artifacts, S3ArtifactSource
 from layerserve.domain.errors import (
     ArtifactMismatchError,
     ConflictError,
@@ -17,6 +19,7 @@ from layerserve.domain.errors import (
 )
 from layerserve.domain.registry import HistoryAction, VersionStatus
 from layerserve.domain.routing import Route
+from layerserve.services.catalog import VersionRecord
 from layerserve.services.registry import (
     Archive,
     Canary,
@@ -163,6 +166,33 @@ def test_s3_artifacts_are_verified_before_they_are_ready(aws: AwsRegistry) -> No
     outside = RegisterVersion(manifest=make_manifest("m", "3"), location="s3://elsewhere/k")
     with pytest.raises(InvalidInputError, match="outside the artifacts bucket"):
         aws.service.versions.register("m", outside, ME)
+
+
+def test_a_versioned_artifact_is_pinned_to_the_bytes_that_were_verified(
+    aws: AwsRegistry, tmp_path: Path
+) -> None:
+    aws.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "artifacts/m/1/model.onnx.zst"
+    good = b"compressed model bytes"
+    written = aws.s3.put_object(Bucket=BUCKET, Key=key, Body=good)
+    plain = f"s3://{BUCKET}/{key}"
+    command = RegisterVersion(manifest=make_manifest("m", "1", artifact=good), location=plain)
+    version = aws.service.versions.register("m", command, ME)
+    assert version.location == f"{plain}?versionId={written['VersionId']}"
+
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b"overwritten later")
+    assert aws.service.versions.register("m", command, ME) == version  # idempotent
+    source = S3ArtifactSource(S3Artifacts(aws.s3), tmp_path)
+    record = VersionRecord("m", "1", version.manifest, version.location)
+    assert source.fetch(record).read_bytes() == good  # the verified version, not the latest
+
+
+def test_an_unversioned_artifact_keeps_its_plain_location(aws: AwsRegistry) -> None:
+    good = b"compressed model bytes"
+    aws.s3.put_object(Bucket=BUCKET, Key="artifacts/m/1/model.onnx.zst", Body=good)
+    plain = f"s3://{BUCKET}/artifacts/m/1/model.onnx.zst"
+    command = RegisterVersion(manifest=make_manifest("m", "1", artifact=good), location=plain)
+    assert aws.service.versions.register("m", command, ME).location == plain
 
 
 def test_models_are_created_once_and_listed(aws: AwsRegistry) -> None:

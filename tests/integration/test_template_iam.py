@@ -43,7 +43,10 @@ WRITE_REGISTRY = READ_ITEMS | {  # TransactWriteItems is authorised per containe
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
 }
-READ_ARTIFACTS = {f"{ARTIFACTS}/artifacts/*": {"s3:GetObject"}, ARTIFACTS: {"s3:ListBucket"}}
+READ_ARTIFACTS = {
+    f"{ARTIFACTS}/artifacts/*": {"s3:GetObject", "s3:GetObjectVersion"},  # pinned versions
+    ARTIFACTS: {"s3:ListBucket"},
+}
 
 IAM: dict[str, dict[str, set[str]]] = {
     "InferenceFunctionRole": {

@@ -10,6 +10,7 @@ from layerserve.domain.errors import ConflictError, InvalidInputError
 from layerserve.domain.manifest import Signature, TensorSpec
 from layerserve.domain.registry import (
     Alias,
+    S3Uri,
     canary_routes,
     next_alias,
     parse_upload_key,
@@ -20,6 +21,7 @@ from layerserve.domain.registry import (
     upload_keys,
     validate_location,
 )
+from layerserve.domain.registry.locations import same_location
 from layerserve.domain.routing import Route
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -103,7 +105,12 @@ def test_a_fixed_dim_may_become_dynamic() -> None:
 
 @pytest.mark.parametrize(
     "location",
-    ["models/m/1", "m/1", "s3://art/artifacts/m/1/model.onnx.zst"],
+    [
+        "models/m/1",
+        "m/1",
+        "s3://art/artifacts/m/1/model.onnx.zst",
+        "s3://art/artifacts/m/1/model.onnx.zst?versionId=3/L4kqtJl+rmSpX_d3-Ib.rHY=",
+    ],
 )
 def test_allowed_locations(location: str) -> None:
     assert validate_location(location, "art") == location
@@ -121,6 +128,9 @@ def test_allowed_locations(location: str) -> None:
         ("s3://art/elsewhere/m/1/model.onnx.zst", "must be under artifacts/"),
         ("s3://art/artifacts/../secrets/x", "must be under artifacts/"),
         ("https://art.s3.amazonaws.com/k", "must be relative"),
+        ("s3://art/artifacts/m/1/model.onnx.zst?versionId=", "takes no query but"),
+        ("s3://art/artifacts/m/1/model.onnx.zst?acl=1", "takes no query but"),
+        ("s3://art/artifacts/m/1/model.onnx.zst?versionId=a b", "takes no query but"),
     ],
 )
 def test_refused_locations(location: str, message: str) -> None:
@@ -139,3 +149,16 @@ def test_upload_keys_round_trip() -> None:
     assert parse_upload_key(artifact) == parse_upload_key(manifest) == ("m", "1.2")
     assert parse_upload_key("artifacts/m/1/other.bin") is None
     assert parse_upload_key("uploads/m/1/model.onnx.zst") is None
+
+
+def test_a_pinned_s3_uri_round_trips_and_matches_its_unpinned_form() -> None:
+    plain = S3Uri.parse("s3://art/artifacts/m/1/model.onnx.zst")
+    pinned = plain.pinned("v2+/x=")
+    assert str(pinned) == "s3://art/artifacts/m/1/model.onnx.zst?versionId=v2+/x="
+    assert S3Uri.parse(str(pinned)) == pinned and pinned.version_id == "v2+/x="
+    assert plain.pinned("null") == plain and plain.pinned(None) == plain
+    assert same_location(str(pinned), str(plain)) and same_location(str(plain), str(pinned))
+    assert not same_location(str(pinned), str(plain.pinned("other")))
+    assert not same_location(str(pinned), "s3://art/artifacts/m/2/model.onnx.zst")
+    assert same_location("models/m/1", "models/m/1")
+    assert not same_location("models/m/1", str(plain))

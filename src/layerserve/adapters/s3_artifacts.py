@@ -1,7 +1,8 @@
 """Artifacts in S3: existence, bounded reads, streaming sha256 verification and downloads.
 
 ``S3Artifacts`` serves the registry (``ArtifactReader``: verify before a version is
-ready) and the runtime (``S3ArtifactSource.fetch``: a verified local copy, cached).
+ready, and pin the object version it verified) and the runtime
+(``S3ArtifactSource.fetch``: a verified local copy of that version, cached).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Required, TypedDict
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError
@@ -57,37 +58,38 @@ class S3Artifacts:
         self._chunk = chunk_size
 
     def exists(self, uri: str) -> bool:
-        bucket, key = S3Uri.parse(uri)
         try:
             with _s3(uri):
-                self._client.head_object(Bucket=bucket, Key=key)
+                self._client.head_object(**_object(uri))
         except _Missing:
             return False
         return True
 
     def read_bytes(self, uri: str, limit: int) -> bytes:
-        bucket, key = S3Uri.parse(uri)
         try:
             with _s3(uri):
-                found = self._client.get_object(Bucket=bucket, Key=key)
+                found = self._client.get_object(**_object(uri))
                 if found["ContentLength"] > limit:
                     raise InvalidInputError(f"{uri} is larger than {limit} bytes")
                 return found["Body"].read()
         except _Missing:
             raise InvalidInputError(f"{uri} does not exist") from None
 
-    def _hash(self, uri: str) -> tuple[str, int]:
-        """``(hex digest, size)`` of the object, read in chunks."""
+    def _hash(self, uri: str) -> tuple[str, int, str]:
+        """``(hex digest, size, URI of the object version read)``, read in chunks."""
         digest = hashlib.sha256()
         size = 0
-        for chunk in self._chunks(uri):
+        chunks, read = self._chunks(uri)
+        for chunk in chunks:
             digest.update(chunk)
             size += len(chunk)
-        return digest.hexdigest(), size
+        return digest.hexdigest(), size, read
 
-    def verify(self, uri: str, sha256: str, size: int) -> None:
+    def verify(self, uri: str, sha256: str, size: int) -> str:
+        """Stream-hash the object; the URI of the version that matched (pinned when the
+        bucket is versioned). ``ArtifactMismatchError`` if missing or different."""
         try:
-            got, got_size = self._hash(uri)
+            got, got_size, read = self._hash(uri)
         except _Missing:
             raise ArtifactMismatchError(f"artifact {uri} does not exist") from None
         if (got, got_size) != (sha256, size):
@@ -95,6 +97,7 @@ class S3Artifacts:
                 f"artifact {uri} does not match its manifest: sha256 {got[:12]}…, {got_size} "
                 f"bytes; manifest says {sha256[:12]}…, {size} bytes"
             )
+        return read
 
     def download(self, uri: str, dest: Path, sha256: str | None = None) -> Path:
         """Stream ``uri`` to ``dest`` (atomically, via a temporary file), checking ``sha256``."""
@@ -103,7 +106,7 @@ class S3Artifacts:
         digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in self._chunks(uri):
+                for chunk in self._chunks(uri)[0]:
                     digest.update(chunk)
                     out.write(chunk)
             if sha256 is not None and digest.hexdigest() != sha256:
@@ -116,15 +119,36 @@ class S3Artifacts:
         return dest
 
     def upload(self, path: Path, uri: str) -> None:
-        bucket, key = S3Uri.parse(uri)
+        bucket, key, _ = S3Uri.parse(uri)
         with _s3(uri):
             self._client.upload_file(str(path), bucket, key)
 
-    def _chunks(self, uri: str) -> Iterator[bytes]:
-        bucket, key = S3Uri.parse(uri)
+    def _chunks(self, uri: str) -> tuple[Iterator[bytes], str]:
+        """The object's bytes in chunks, and the URI of the version being read."""
         with _s3(uri):
-            body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
-            yield from body.iter_chunks(self._chunk)
+            found = self._client.get_object(**_object(uri))
+        read = str(S3Uri.parse(uri).pinned(found.get("VersionId")))
+        return _guarded(uri, found["Body"].iter_chunks(self._chunk)), read
+
+
+class _Object(TypedDict, total=False):
+    Bucket: Required[str]
+    Key: Required[str]
+    VersionId: str
+
+
+def _object(uri: str) -> _Object:
+    """``Bucket``, ``Key`` and, for a pinned URI, ``VersionId`` of an S3 call."""
+    parsed = S3Uri.parse(uri)
+    where: _Object = {"Bucket": parsed.bucket, "Key": parsed.key}
+    if parsed.version_id is not None:
+        where["VersionId"] = parsed.version_id
+    return where
+
+
+def _guarded(uri: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    with _s3(uri):
+        yield from chunks
 
 
 class S3ArtifactSource:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from layerserve.domain.guardrails import CanaryState, Figure
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry.canary import CanaryPlan, canary_state
+from layerserve.domain.registry.locations import same_location
 from layerserve.domain.routing import VERSION_PATTERN, Route
 
 MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
@@ -68,7 +69,7 @@ class ModelVersion(_Frozen):
 
     def same_artifact(self, manifest: Manifest, location: str) -> bool:
         return (
-            self.location == location
+            same_location(self.location, location)
             and self.manifest.artifact.sha256 == manifest.artifact.sha256
             and self.manifest.onnx.sha256 == manifest.onnx.sha256
         )

@@ -68,6 +68,8 @@ class ArtifactReader(Protocol):
         """The whole object; ``InvalidInputError`` if larger than ``limit`` bytes."""
         ...
 
-    def verify(self, uri: str, sha256: str, size: int) -> None:
-        """Stream-hash the object; ``ArtifactMismatchError`` if missing or different."""
+    def verify(self, uri: str, sha256: str, size: int) -> str:
+        """Stream-hash the object; the URI of the object version that matched (pinned
+        to it when the store keeps versions). ``ArtifactMismatchError`` if missing or
+        different."""
         ...

@@ -81,7 +81,7 @@ class VersionUseCases:
                 f"version '{manifest.version}' of '{model}' would be hidden by an alias"
             )
         self._models.ensure(model, actor)
-        failure = self._verify(manifest, location)
+        location, failure = self._verify(manifest, location)
         if failure is not None and not record_failure:
             raise failure
         status = VersionStatus.READY if failure is None else VersionStatus.FAILED
@@ -130,14 +130,18 @@ class VersionUseCases:
         self._ctx.store.put_version(archived, current, entry)
         return archived
 
-    def _verify(self, manifest: Manifest, location: str) -> ArtifactMismatchError | None:
+    def _verify(
+        self, manifest: Manifest, location: str
+    ) -> tuple[str, ArtifactMismatchError | None]:
+        """The location to record (an S3 object pinned to the version that was verified)
+        and the mismatch, if any."""
         if not is_s3(location) or self._artifacts is None:
-            return None  # layer artifacts are verified by the runtime at load
+            return location, None  # layer artifacts are verified by the runtime at load
+        artifact = manifest.artifact
         try:
-            self._artifacts.verify(location, manifest.artifact.sha256, manifest.artifact.size)
+            return self._artifacts.verify(location, artifact.sha256, artifact.size), None
         except ArtifactMismatchError as exc:
-            return exc
-        return None
+            return location, exc
 
     def _write(
         self,
