@@ -119,17 +119,23 @@ class RowStream:
         self._header = header
         self._chunks = chunks
         self._buffer = bytearray()
+        self._offset = 0
+        """Bytes of ``_buffer`` already handed out: dropped once per chunk, not per read
+        (deleting the head of a bytearray moves everything after it)."""
         self._what = what
 
     def read(self, count: int) -> np.ndarray[Any, Any]:
         size = count * self._header.row_bytes
-        while len(self._buffer) < size:
+        while len(self._buffer) - self._offset < size:
             chunk = next(self._chunks, None)
             if chunk is None:
                 raise InvalidInputError(f"{self._what} ends before its last row (truncated file)")
+            del self._buffer[: self._offset]
+            self._offset = 0
             self._buffer += chunk
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
+        with memoryview(self._buffer) as view:
+            data = bytes(view[self._offset : self._offset + size])
+        self._offset += size
         array = np.frombuffer(data, dtype=self._header.dtype)
         return array.reshape((count, *self._header.row_shape))
 
