@@ -4,6 +4,7 @@ verify the same digests and refuse the same damage."""
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -83,14 +84,37 @@ def test_other_onnx_bytes_behind_a_matching_compressed_digest_are_refused(
 
 
 @pytest.mark.parametrize("declares_size", [True, False])
-def test_a_frame_larger_than_the_manifest_says_is_refused(
+def test_a_frame_larger_than_the_manifest_says_is_refused_in_bounded_memory(
     unpacker: ArtifactUnpacker, version_dir: Path, tmp_path: Path, declares_size: bool
 ) -> None:
     manifest = _manifest(version_dir)
     bomb = _artifact(tmp_path, b"\0" * (64 << 20), manifest, declares_size=declares_size)
-    with pytest.raises(ArtifactIntegrityError):
-        unpacker(tmp_path / "model.onnx.zst", bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArtifactIntegrityError):
+            unpacker(tmp_path / "model.onnx.zst", bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak / 2**20:.1f} MiB allocated for a 64 MiB frame"
     assert not list((tmp_path / "scratch").rglob("*.onnx*"))
+
+
+def test_every_frame_of_a_multi_frame_artifact_is_read(
+    unpacker: ArtifactUnpacker, version_dir: Path, tmp_path: Path
+) -> None:
+    manifest = _manifest(version_dir)
+    onnx = _onnx_bytes(ArtifactUnpacker(tmp_path / "s")(version_dir / "model.onnx.zst", manifest))
+    half = len(onnx) // 2
+    frames = b"".join(
+        zstandard.ZstdCompressor().compress(part) for part in (onnx[:half], onnx[half:])
+    )
+    (tmp_path / "model.onnx.zst").write_bytes(frames)
+    artifact = manifest.artifact.model_copy(
+        update={"sha256": hashlib.sha256(frames).hexdigest(), "size": len(frames)}
+    )
+    multi = manifest.model_copy(update={"artifact": artifact})
+    assert _onnx_bytes(unpacker(tmp_path / "model.onnx.zst", multi)) == onnx
 
 
 def test_a_frame_without_its_size_still_unpacks(

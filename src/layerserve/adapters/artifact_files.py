@@ -9,6 +9,7 @@ touched. Larger models stream through a file in scratch space with bounded memor
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -80,16 +81,21 @@ def _unpack_in_memory(compressed: Path, manifest: Manifest) -> bytes:
     expected = manifest.artifact
     digest = hashlib.sha256(data).hexdigest()
     _check(manifest, "compressed artifact", digest, expected.sha256, len(data), expected.size)
-    try:
-        # The frame declares its size; a frame declaring more than the manifest is refused.
-        onnx = zstandard.ZstdDecompressor().decompress(
-            data, max_output_size=max(1, manifest.onnx.size)
-        )
-    except zstandard.ZstdError as exc:
-        raise ArtifactIntegrityError(f"artifact does not decompress: {exc}") from exc
+    onnx = _decompress_bounded(data, manifest.onnx.size)
     digest = hashlib.sha256(onnx).hexdigest()
     _check(manifest, "ONNX bytes", digest, manifest.onnx.sha256, len(onnx), manifest.onnx.size)
     return onnx
+
+
+def _decompress_bounded(data: bytes, size: int) -> bytes:
+    """All frames of ``data``, but never more than ``size`` + 1 bytes: whatever sizes a
+    frame declares, memory stays bounded by the manifest (one call into C)."""
+    source = io.BytesIO(data)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
+    try:
+        return reader.read(size + 1)
+    except zstandard.ZstdError as exc:
+        raise ArtifactIntegrityError(f"artifact does not decompress: {exc}") from exc
 
 
 def _write_verified(compressed: Path, manifest: Manifest, target: Path) -> Path:
@@ -110,7 +116,7 @@ def _decompress(source: BinaryIO, out: BinaryIO, limit: int) -> tuple[str, int]:
     """Stream-decompress, hashing as we go; stop early past ``limit`` bytes."""
     digest = hashlib.sha256()
     size = 0
-    reader = zstandard.ZstdDecompressor().stream_reader(source)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
     try:
         while chunk := reader.read(CHUNK):
             size += len(chunk)
