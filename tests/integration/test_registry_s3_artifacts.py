@@ -6,7 +6,9 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from layerserve.adapters.s3_artifacts import S3Artifacts, S3ArtifactSource
 from layerserve.domain.errors import (
@@ -71,3 +73,17 @@ def test_the_runtime_source_caches_verified_copies(
     assert first.read_bytes() == DATA
     aws.s3.delete_object(Bucket=BUCKET, Key=KEY)
     assert source.fetch(VersionRecord("m", "1", manifest, URI)) == first  # served from the cache
+
+
+def test_a_request_s3_refuses_as_malformed_is_the_callers_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("s3", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "get_object", service_error_code="InvalidArgument", service_message="Invalid version id"
+        )
+        with pytest.raises(InvalidInputError, match="Invalid version id"):
+            S3Artifacts(client).verify(f"{URI}?versionId=bad", "0" * 64, 1)

@@ -9,6 +9,7 @@ import pytest
 
 from layerserve.adapters.s3_artifacts import S3Artifacts, S3ArtifactSource
 from layerserve.domain.errors import (
+    ArtifactIntegrityError,
     ArtifactMismatchError,
     ConflictError,
     IncompatibleSignatureError,
@@ -185,6 +186,25 @@ def test_a_versioned_artifact_is_pinned_to_the_bytes_that_were_verified(
     source = S3ArtifactSource(S3Artifacts(aws.s3), tmp_path)
     record = VersionRecord("m", "1", version.manifest, version.location)
     assert source.fetch(record).read_bytes() == good  # the verified version, not the latest
+
+
+def test_a_missing_object_version_is_a_clear_failure_not_an_outage(
+    aws: AwsRegistry, tmp_path: Path
+) -> None:
+    aws.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "artifacts/m/1/model.onnx.zst"
+    good = b"compressed model bytes"
+    written = aws.s3.put_object(Bucket=BUCKET, Key=key, Body=good)
+    manifest = make_manifest("m", "1", artifact=good)
+    unknown = RegisterVersion(manifest=manifest, location=f"s3://{BUCKET}/{key}?versionId=nope")
+    with pytest.raises(ArtifactMismatchError, match="does not exist"):
+        aws.service.versions.register("m", unknown, ME)
+
+    pinned = f"s3://{BUCKET}/{key}?versionId={written['VersionId']}"
+    aws.s3.delete_object(Bucket=BUCKET, Key=key, VersionId=written["VersionId"])
+    source = S3ArtifactSource(S3Artifacts(aws.s3), tmp_path)
+    with pytest.raises(ArtifactIntegrityError, match="does not exist"):  # remembered, not retried
+        source.fetch(VersionRecord("m", "1", manifest, pinned))
 
 
 def test_an_unversioned_artifact_keeps_its_plain_location(aws: AwsRegistry) -> None:

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 CHUNK: Final = 1 << 20
-_MISSING: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+_MISSING: Final = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
+_MALFORMED: Final = frozenset({"InvalidArgument"})
+"""What S3 answers to a malformed request, e.g. a ``versionId`` that cannot exist."""
 
 
 class _Missing(Exception):
@@ -47,6 +49,9 @@ def _s3(uri: str) -> Iterator[None]:
         code = str(exc.response.get("Error", {}).get("Code", "error"))
         if code in _MISSING:
             raise _Missing(uri) from exc
+        if code in _MALFORMED:
+            message = exc.response.get("Error", {}).get("Message", code)
+            raise InvalidInputError(f"S3 refuses {uri}: {message}") from exc
         raise ServiceUnavailableError(f"cannot read {uri}: {code}") from exc
     except (BotoCoreError, S3UploadFailedError) as exc:
         raise ServiceUnavailableError(f"cannot reach S3 for {uri}: {exc}") from exc
