@@ -26,14 +26,14 @@ def build_inference_service(
 ) -> InferenceService:
     """Static layer catalog, or the registry when ``registry_table`` is set.
 
-    AWS clients are created here (never at import) unless the caller injects them. With
+    AWS clients are created here, by the entry point, unless the caller injects them. With
     ``preload`` (and ``settings.preload == "default"``) the default versions are loaded
     before this returns; otherwise the caller loads them (``service.server_ready()``).
     """
     catalog, s3_source = _registry_parts(settings, dynamodb, s3)
     loader = ModelLoader(
         source=RoutedArtifacts(LayerArtifacts(settings.models_dir), s3_source),
-        unpack=ArtifactUnpacker(settings.scratch_dir, settings.in_memory_unpack_max_bytes),
+        unpack=ArtifactUnpacker(settings.scratch_dir, settings.in_memory_unpack_limit()),
         create_session=OrtSessionFactory(settings.intra_op_threads),
         max_loaded=settings.max_loaded_models,
     )

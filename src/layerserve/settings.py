@@ -13,6 +13,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+IN_MEMORY_UNPACK_CAP = 256 * 1024 * 1024
+
+
 class InferenceSettings(BaseSettings):
     """Settings of the inference function and the local stack (``LAYERSERVE_*``)."""
 
@@ -23,9 +26,21 @@ class InferenceSettings(BaseSettings):
     max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
     intra_op_threads: int = Field(default=0, ge=0)
     max_loaded_models: int = Field(default=8, ge=1)
-    in_memory_unpack_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    in_memory_unpack_max_bytes: int | None = Field(default=None, ge=0)
     """Models up to this size (compressed + ONNX) unpack in memory; larger ones stream
-    through ``scratch_dir`` (memory bounded, /tmp used)."""
+    through ``scratch_dir`` (memory bounded, /tmp used). Default: a quarter of the
+    function's memory, at most 256 MiB."""
+    function_memory_mb: int | None = Field(
+        default=None, ge=1, validation_alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+    )
+    """Set by Lambda."""
+
+    def in_memory_unpack_limit(self) -> int:
+        if self.in_memory_unpack_max_bytes is not None:
+            return self.in_memory_unpack_max_bytes
+        if self.function_memory_mb is None:
+            return IN_MEMORY_UNPACK_CAP
+        return min(IN_MEMORY_UNPACK_CAP, self.function_memory_mb * 1024 * 1024 // 4)
     preload: Literal["none", "default"] = "default"
     registry_table: str | None = None
     """With a registry, names resolve through aliases; without, the layer is the catalog."""
