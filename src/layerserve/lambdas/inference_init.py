@@ -74,10 +74,18 @@ _started: InitPhase | None = None
 
 
 def start_in_background() -> None:
-    """Start the init phase of this execution environment (once)."""
+    """Start the init phase of this execution environment (once).
+
+    A failure here (invalid settings, no AWS client) must not fail the import: the
+    handler's first call builds everything again and reports it as before.
+    """
     global _started
-    if _started is None:
+    if _started is not None:
+        return
+    try:
         _started = begin(background=True)
+    except Exception:
+        log.exception("the init phase failed; the first request retries it")
 
 
 def started() -> InitPhase | None:
