@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
@@ -43,7 +44,7 @@ def asgi_adapter() -> Mangum:
     init_ms = init.wait()
     settings, service = init.settings, init.service
     emf: EmfSpec | None = None
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() != "true":
+    if not is_metrics_disabled():  # as Powertools decides (POWERTOOLS_METRICS_DISABLED, _DEV)
         metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
         emf = EmfSpec(metrics.namespace, SERVICE)
     observer = MetricRecordObserver(init_ms, sink=record_sink or stdout_line, emf=emf)
