@@ -12,7 +12,6 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 IN_MEMORY_UNPACK_CAP = 256 * 1024 * 1024
 
 
@@ -41,6 +40,7 @@ class InferenceSettings(BaseSettings):
         if self.function_memory_mb is None:
             return IN_MEMORY_UNPACK_CAP
         return min(IN_MEMORY_UNPACK_CAP, self.function_memory_mb * 1024 * 1024 // 4)
+
     preload: Literal["none", "default"] = "default"
     registry_table: str | None = None
     """With a registry, names resolve through aliases; without, the layer is the catalog."""

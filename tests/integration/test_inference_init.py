@@ -19,29 +19,49 @@ from layerserve.settings import InferenceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 FRESH_ENVIRONMENT = """
-import json, sys
+import json, sys, threading, time
 sys.path.insert(0, sys.argv[1])  # /var/task in Lambda
-import app  # the entry module, as Lambda imports it
 from layerserve.lambdas import inference_init
+
+release = threading.Event()
+real_preload = inference_init.InitPhase.preload
+def held_preload(self):  # still loading when the first request arrives
+    release.wait(30)
+    real_preload(self)
+inference_init.InitPhase.preload = held_preload
+
+import app  # the entry module, as Lambda imports it
 from layerserve.local.events import FakeLambdaContext, http_api_event
 
 init = inference_init.started()
-started_on_thread = init is not None and init.thread is not None
-init.wait()  # what the first call does; here to see what the thread loaded by itself
-preloaded = sorted(f"{l.record.model}/{l.record.version}" for l in init.service.loader.loaded())
+started_on_thread = init is not None and init.thread is not None and init.thread.is_alive()
 body = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 16],
                                "data": [0.5] * 16}]}).encode()
+threading.Timer(0.3, release.set).start()
+started = time.perf_counter()
 response = app.handler(http_api_event("POST", "/v2/models/mlp/infer", body), FakeLambdaContext())
 print(json.dumps({
     "started_on_thread": started_on_thread,
+    "first_call_s": time.perf_counter() - started,
+    "loaded_after_call_started": init.ready_at > started,
     "handed_over": inference_init.started() is None,
-    "preloaded": preloaded,
+    "loaded": sorted(f"{l.record.model}/{l.record.version}" for l in init.service.loader.loaded()),
     "status": response["statusCode"],
 }))
 """
 
+BROKEN_SETTINGS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import app  # must import even though the settings are invalid
+from layerserve.lambdas import inference_init
+print('{"started": %s}' % str(inference_init.started() is not None).lower())
+"""
 
-def _fresh_environment(models_root: Path, scratch: Path) -> dict[str, Any]:
+
+def _fresh_environment(
+    models_root: Path, scratch: Path, script: str = FRESH_ENVIRONMENT, **extra: str
+) -> tuple[dict[str, Any], str]:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
@@ -49,22 +69,34 @@ def _fresh_environment(models_root: Path, scratch: Path) -> dict[str, Any]:
         "LAYERSERVE_SCRATCH_DIR": str(scratch),
         "LAYERSERVE_MAX_LOADED_MODELS": "64",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        **extra,
     }
-    command = [sys.executable, "-c", FRESH_ENVIRONMENT, str(ROOT / "functions" / "inference")]
+    command = [sys.executable, "-c", script, str(ROOT / "functions" / "inference")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return result, done.stderr
 
 
 def test_entry_module_preloads_on_a_thread_and_the_handler_serves_with_it(
     models_root: Path, tmp_path: Path
 ) -> None:
-    result = _fresh_environment(models_root, tmp_path / "scratch")
+    result, _ = _fresh_environment(models_root, tmp_path / "scratch")
     assert result["started_on_thread"] and result["handed_over"]
     assert result["status"] == 200
-    defaults = {"addmul/2", "mlp/1", "echo/1"}
-    assert defaults <= set(result["preloaded"])
+    assert result["loaded_after_call_started"]  # so the first call waited for the thread
+    assert {"addmul/2", "mlp/1", "echo/1"} <= set(result["loaded"])
+
+
+def test_an_init_phase_that_cannot_start_does_not_fail_the_import(
+    models_root: Path, tmp_path: Path
+) -> None:
+    script = BROKEN_SETTINGS
+    result, stderr = _fresh_environment(
+        models_root, tmp_path / "scratch", script, LAYERSERVE_MAX_LOADED_MODELS="0"
+    )
+    assert result == {"started": False}
+    assert "the init phase failed; the first request retries it" in stderr
 
 
 class _Unreachable:
