@@ -7,6 +7,7 @@ unsigned requests, as API Gateway does.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -72,9 +73,21 @@ class LocalGateway:
         return next((route for route in self._routes if path.startswith(route.prefix)), None)
 
 
+_worker = threading.local()
+
+
 def _invoke(route: Route, event: dict[str, Any]) -> Any:
+    _ensure_event_loop()
     with route.lock:
         return decode_reply(route.handler(event, FakeLambdaContext()))
+
+
+def _ensure_event_loop() -> None:
+    """Lambda calls a handler on the main thread, whose event loop Mangum uses; here
+    handlers run on worker threads, each of which needs its own loop for Mangum."""
+    if getattr(_worker, "loop", None) is None:
+        _worker.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_worker.loop)
 
 
 def _caller_arn(headers: dict[str, str]) -> str:
