@@ -51,6 +51,7 @@ def inference_handler(
     monkeypatch.setenv("LAYERSERVE_SCRATCH_DIR", str(tmp_path / "scratch"))
     monkeypatch.setenv("LAYERSERVE_MAX_BODY_BYTES", str(256 * 1024))
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "layerserve-tests")
+    _discard_started_init()
     inference.asgi_adapter.cache_clear()
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
@@ -59,3 +60,13 @@ def inference_handler(
 
     yield invoke
     inference.asgi_adapter.cache_clear()
+
+
+def _discard_started_init() -> None:
+    """An init phase begun by importing the entry module elsewhere in this process saw
+    another environment: the handler must build its own from this test's settings."""
+    from layerserve.lambdas import inference_init
+
+    started = inference_init.take_started()
+    if started is not None:
+        started.wait()

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings
 
 from layerserve.api.inference_app import create_inference_app
 from layerserve.api.registry_app import create_registry_app
+from layerserve.lambdas import inference_init
 from layerserve.settings import (
     BatchSettings,
     GuardrailSettings,
@@ -306,3 +307,6 @@ def test_handler_exists_in_the_function_code(template: Doc, function: str) -> No
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(getattr(module, attribute, None)), f"{path} has no {attribute}"
+    started = inference_init.take_started()  # the inference entry module begins its init
+    if started is not None:
+        started.wait()
