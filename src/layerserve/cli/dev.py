@@ -58,9 +58,7 @@ def dev(
         float,
         typer.Option(min=0, help="Send this many random requests per second (0: none)."),
     ] = 0.0,
-    emf: Annotated[
-        bool, typer.Option(help="Print each request's metric line, with CloudWatch EMF.")
-    ] = False,
+    emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
     verbose: Annotated[bool, typer.Option(help="Print the handlers' INFO log lines.")] = False,
 ) -> None:
     """Run the whole stack locally: inference, registry and metrics through their handlers."""
@@ -82,7 +80,6 @@ def dev(
         canary_weight=canary,
         tick_s=tick,
         canary_policy=policy,
-        echo_metric_lines=emf,
     )
     stack = LocalStack(options)
     gateway = stack.start()

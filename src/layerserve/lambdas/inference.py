@@ -14,10 +14,12 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
-from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
+from layerserve.adapters.metric_log import MetricRecordObserver, stdout_line
+from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.lambdas.apigw import HANDLERS
 from layerserve.lambdas.inference_init import begin, take_started
+from layerserve.services.telemetry import FanOutObserver, RequestObserver
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -26,12 +28,9 @@ logger = Logger(service="inference")
 record_sink: Callable[[bytes], None] | None = None
 """Where metric record lines go; ``None`` is stdout (Lambda's log). The local stack
 points it at its in-process log delivery."""
-SERVICE = "inference"
 metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service=SERVICE
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service="inference"
 )
-"""Once-per-environment metrics (ColdStart, InitTime). Per-request metrics travel as EMF
-inside each request's metric line (``adapters/metric_log.py``): one line, not two."""
 
 
 @cache
@@ -43,11 +42,14 @@ def asgi_adapter() -> Mangum:
     init = take_started() or begin(background=False)
     init_ms = init.wait()
     settings, service = init.settings, init.service
-    emf: EmfSpec | None = None
+    observers: list[RequestObserver] = [
+        MetricRecordObserver(init_ms, sink=record_sink or stdout_line)
+    ]
     if not is_metrics_disabled():  # as Powertools decides (POWERTOOLS_METRICS_DISABLED, _DEV)
+        # Disabled, Powertools neither flushes nor clears: do not feed it at all.
         metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
-        emf = EmfSpec(metrics.namespace, SERVICE)
-    observer = MetricRecordObserver(init_ms, sink=record_sink or stdout_line, emf=emf)
+        observers.append(PowertoolsMetricsObserver(metrics))
+    observer = FanOutObserver(observers)
     app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from layerserve.adapters.metric_log import stdout_line
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.gateway import LocalGateway, Route
 from layerserve.local.guardrails import GuardrailReport
@@ -40,8 +38,6 @@ class StackOptions:
     tick_s: float = 5.0
     canary_policy: CanaryPolicy | None = None
     """The seeded canary's guardrails; ``None`` leaves it unguarded."""
-    echo_metric_lines: bool = False
-    """Also print each request's metric line (with CloudWatch EMF when metrics are on)."""
 
 
 class LocalStack:
@@ -125,8 +121,6 @@ class LocalStack:
 
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
         inference.record_sink = logs.write
-        if self.options.echo_metric_lines:
-            inference.record_sink = _tee(logs.write, stdout_line)
         self._tickers.append(Ticker(self.options.tick_s, logs.flush))
         self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
@@ -167,11 +161,3 @@ def _context(function: str) -> Any:
     from layerserve.local.events import FakeLambdaContext
 
     return FakeLambdaContext(function_name=f"layerserve-{function}")
-
-
-def _tee(*sinks: Callable[[bytes], None]) -> Callable[[bytes], None]:
-    def write(line: bytes) -> None:
-        for sink in sinks:
-            sink(line)
-
-    return write

@@ -1,0 +1,48 @@
+"""Per-request CloudWatch metrics as EMF through Powertools Metrics."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from layerserve.services.telemetry import ErrorKind, RequestOutcome
+
+ERROR_KINDS: tuple[ErrorKind, ...] = ("client", "server", "model")
+
+
+def error_metric(kind: ErrorKind) -> str:
+    return f"{kind.capitalize()}Errors"
+
+
+METRIC_NAMES = frozenset(
+    {"Requests", "Latency", "RunLatency", "BatchSize", "Errors"}
+    | {error_metric(kind) for kind in ERROR_KINDS}
+)
+"""Every per-request metric (the dashboard and alarms refer to these)."""
+
+
+class PowertoolsMetricsObserver:
+    """Requests, errors by kind, latency and batch size; dimensions model, version, alias.
+
+    Powertools flushes once per invocation (``log_metrics``), which in Lambda is one
+    request, so the dimensions set here describe exactly that request.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def observe(self, outcome: RequestOutcome) -> None:
+        metrics = self._metrics
+        # An unresolved name stays "-": callers must not mint new metrics at will.
+        metrics.add_dimension("model", outcome.model if outcome.model and outcome.version else "-")
+        metrics.add_dimension("version", outcome.version or "-")
+        metrics.add_dimension("alias", outcome.alias or "-")
+        metrics.add_metric("Requests", MetricUnit.Count, 1)
+        metrics.add_metric("Latency", MetricUnit.Milliseconds, outcome.latency_s * 1000.0)
+        if outcome.run_s is not None:
+            metrics.add_metric("RunLatency", MetricUnit.Milliseconds, outcome.run_s * 1000.0)
+        if outcome.batch_size is not None:
+            metrics.add_metric("BatchSize", MetricUnit.Count, outcome.batch_size)
+        if outcome.error_kind is not None:
+            metrics.add_metric("Errors", MetricUnit.Count, 1)
+            metrics.add_metric(error_metric(outcome.error_kind), MetricUnit.Count, 1)
