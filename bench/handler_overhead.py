@@ -1,8 +1,9 @@
 """Warm handler overhead: a full ``handler(event, context)`` minus the bare ``session.run``.
 
 The measuring runs in child processes (``bench.overhead_child``) configured like the Lambda
-function: one with Powertools metrics on (every layer of the path), one with
-``POWERTOOLS_METRICS_DISABLED=true`` (raw run and handler), so the cost of EMF is visible.
+function: one with the default metrics (Powertools Metrics per request; every layer of the
+path), one with ``LAYERSERVE_METRICS_FORMAT=line`` (the same metrics inside the metric
+record line; raw run and handler), so the cost of each metrics format is visible.
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ def build_layer(folder: Path) -> Path:
     return folder / "models"
 
 
-def child_env(models_root: Path, scratch: Path, metrics_disabled: bool) -> dict[str, str]:
+def child_env(models_root: Path, scratch: Path, metrics_format: str) -> dict[str, str]:
     return {
         "LAYERSERVE_MODELS_DIR": str(models_root),
         "LAYERSERVE_SCRATCH_DIR": str(scratch),
         "LAYERSERVE_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "LAYERSERVE_METRICS_FORMAT": metrics_format,
         "POWERTOOLS_METRICS_NAMESPACE": "layerserve-bench",
-        "POWERTOOLS_METRICS_DISABLED": "true" if metrics_disabled else "false",
+        "POWERTOOLS_METRICS_DISABLED": "false",
         "POWERTOOLS_DEV": "false",
     }
 
@@ -53,12 +55,12 @@ def measure() -> tuple[dict[str, Any], dict[str, Any]]:
         folder = Path(tmp)
         root = build_layer(folder / "layer")
         full, _ = run_child(
-            "bench.overhead_child", ["full"], child_env(root, folder / "full", False)
+            "bench.overhead_child", ["full"], child_env(root, folder / "full", "powertools")
         )
-        bare, _ = run_child(
-            "bench.overhead_child", ["handler"], child_env(root, folder / "bare", True)
+        line, _ = run_child(
+            "bench.overhead_child", ["handler"], child_env(root, folder / "line", "line")
         )
-    return full["cases"], bare["cases"]
+    return full["cases"], line["cases"]
 
 
 def _stats(case: dict[str, Any], layer: str) -> Stats:
@@ -76,27 +78,27 @@ def verdict(name: str, raw: Stats, handler: Stats) -> str:
     return "(no target)"
 
 
-def print_summary(full: dict[str, Any], bare: dict[str, Any]) -> None:
+def print_summary(full: dict[str, Any], line: dict[str, Any]) -> None:
     print("Warm handler overhead, microseconds: wall-clock median (p90); overhead = handler - raw")
     print(
         f"{'case':<24} {'raw run':>16} {'handler':>19} {'overhead':>9} {'ratio':>7} "
-        f"{'ovh CPU':>8} {'ovh no EMF':>10}  target"
+        f"{'ovh CPU':>8} {'ovh line':>10}  target"
     )
     for case in CASES:
         raw, handler = _stats(full[case.name], "raw"), _stats(full[case.name], "handler")
-        bare_raw, bare_handler = _stats(bare[case.name], "raw"), _stats(bare[case.name], "handler")
+        line_raw, line_handler = _stats(line[case.name], "raw"), _stats(line[case.name], "handler")
         ratio = handler.median_us / raw.median_us
         print(
             f"{case.name:<24} {raw.median_us:>7.1f} ({raw.p90_us:>6.1f}) "
             f"{handler.median_us:>8.1f} ({handler.p90_us:>8.1f}) "
             f"{handler.median_us - raw.median_us:>9.1f} {ratio:>6.1f}x "
             f"{handler.cpu_median_us - raw.cpu_median_us:>8.1f} "
-            f"{bare_handler.median_us - bare_raw.median_us:>10.1f}  "
+            f"{line_handler.median_us - line_raw.median_us:>10.1f}  "
             f"{verdict(case.name, raw, handler)}"
         )
     print(
         "ovh CPU: the same difference in this thread's CPU time (robust to a busy machine); "
-        "ovh no EMF: with POWERTOOLS_METRICS_DISABLED=true"
+        "ovh line: with LAYERSERVE_METRICS_FORMAT=line (metrics inside the record line)"
     )
 
 
@@ -122,8 +124,8 @@ def print_breakdown(full: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    full, bare = measure()
-    print_summary(full, bare)
+    full, line = measure()
+    print_summary(full, line)
     print_breakdown(full)
     print_reference(full)
 
@@ -132,7 +134,7 @@ def profile(case: str) -> None:
     """cProfile of the handler on one case: ``python -m bench.handler_overhead profile CASE``."""
     with tempfile.TemporaryDirectory(prefix="layerserve-bench-") as tmp:
         folder = Path(tmp)
-        env = {**os.environ, **child_env(build_layer(folder / "layer"), folder / "s", False)}
+        env = {**os.environ, **child_env(build_layer(folder / "layer"), folder / "s", "powertools")}
         command = [sys.executable, "-m", "bench.overhead_child", "profile", case]
         subprocess.run(command, cwd=ROOT, env=env, check=True)
 

@@ -34,8 +34,8 @@ from layerserve.lambdas import inference
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.settings import InferenceSettings
 
-# With POWERTOOLS_METRICS_DISABLED=true, Powertools never clears its metric set, so the
-# next model's dimension overwrites the previous one with this warning: expected here.
+# The asgi layer is timed without log_metrics, which would flush: a dimension set there
+# is overwritten by the next call with this warning, expected here.
 warnings.filterwarnings("ignore", message="Dimension 'model' has already been added")
 
 BIG_FEATURES = 262_144

@@ -69,6 +69,31 @@ def test_records_and_emf_per_request(
         _assert_valid_emf(line)
 
 
+def test_the_line_format_puts_the_same_metrics_into_the_record_line(
+    inference_handler: Invoke, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAYERSERVE_METRICS_FORMAT", "line")
+    inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", REQUEST))
+    bad = {"inputs": [{**REQUEST["inputs"][0], "datatype": "INT32"}]}
+    inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", bad))
+    inference_handler(http_api_event("POST", "/v2/models/unknown/infer", REQUEST))
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    ok, bad_request, unknown = [line for line in lines if "Requests" in line]
+    assert [ok["_ls"], bad_request["_ls"], "_ls" in unknown] == ["m1", "m1", False]
+    assert (ok["model"], ok["version"], ok["alias"], ok["service"]) == (
+        "id-fp32",
+        "1",
+        "-",
+        "inference",
+    )
+    assert ok["Requests"] == 1 and ok["BatchSize"] == 2 and ok["Latency"] >= ok["RunLatency"]
+    assert "Errors" not in ok and bad_request["ClientErrors"] == 1 == bad_request["Errors"]
+    assert (unknown["model"], unknown["version"], unknown["ClientErrors"]) == ("-", "-", 1)
+    for line in (ok, bad_request, unknown):
+        _assert_valid_emf(line)
+    assert parse_record(orjson.dumps(ok).decode()) is not None  # still the aggregator's record
+
+
 def test_cold_start_and_init_time_still_come_from_powertools(
     inference_handler: Invoke, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,7 +119,9 @@ def _assert_valid_emf(line: dict[str, Any]) -> None:
         for dimension_set in directive["Dimensions"]:
             assert all(isinstance(line[name], str) for name in dimension_set)
         for metric in directive["Metrics"]:
-            assert all(isinstance(v, int | float) for v in line[metric["Name"]]), metric
+            values = line[metric["Name"]]  # Powertools writes a list, the line format a number
+            values = values if isinstance(values, list) else [values]
+            assert all(isinstance(v, int | float) for v in values), metric
             assert metric["Unit"] in {"Count", "Milliseconds"}
 
 

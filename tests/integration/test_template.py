@@ -310,3 +310,13 @@ def test_handler_exists_in_the_function_code(template: Doc, function: str) -> No
     started = inference_init.take_started()  # the inference entry module begins its init
     if started is not None:
         started.wait()
+
+
+def test_every_metrics_format_the_template_allows_is_one_the_function_reads(
+    template: Doc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed = template["Parameters"]["MetricsFormat"]["AllowedValues"]
+    for value in allowed:
+        monkeypatch.setenv("LAYERSERVE_METRICS_FORMAT", value)
+        assert InferenceSettings().metrics_format == value
+    assert template["Parameters"]["MetricsFormat"]["Default"] == "powertools"

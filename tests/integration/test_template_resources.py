@@ -9,11 +9,11 @@ from typing import Any, cast
 
 import pytest
 
-from layerserve.adapters.powertools_metrics import METRIC_NAMES
 from layerserve.domain.metric_record import build_record, record_to_json
+from layerserve.services.telemetry import METRIC_NAMES
 from tests.cfn_template import Doc, Resolver, Resources, as_list, of_type, source, translated
 
-# What the inference function emits through Powertools (adapters/powertools_metrics.py).
+# The per-request metrics, through Powertools or inside the metric line (either format).
 EMF_METRICS = METRIC_NAMES
 EMF_SEARCH = re.compile(
     r"SEARCH\('\{\"layerserve\",alias,model,service,version\} service=\"inference\" "

@@ -8,12 +8,8 @@ from collections.abc import Iterator
 import pytest
 from aws_lambda_powertools import Metrics
 
-from layerserve.adapters.powertools_metrics import (
-    ERROR_KINDS,
-    METRIC_NAMES,
-    PowertoolsMetricsObserver,
-)
-from layerserve.services.telemetry import RequestOutcome
+from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
+from layerserve.services.telemetry import ERROR_KINDS, METRIC_NAMES, RequestOutcome
 
 
 @pytest.fixture

@@ -5,20 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from layerserve.services.telemetry import ErrorKind, RequestOutcome
-
-ERROR_KINDS: tuple[ErrorKind, ...] = ("client", "server", "model")
-
-
-def error_metric(kind: ErrorKind) -> str:
-    return f"{kind.capitalize()}Errors"
-
-
-METRIC_NAMES = frozenset(
-    {"Requests", "Latency", "RunLatency", "BatchSize", "Errors"}
-    | {error_metric(kind) for kind in ERROR_KINDS}
-)
-"""Every per-request metric (the dashboard and alarms refer to these)."""
+from layerserve.services.telemetry import RequestOutcome, error_metric
 
 
 class PowertoolsMetricsObserver:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
-from layerserve.adapters.metric_log import MetricRecordObserver, stdout_line
+from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.lambdas.apigw import HANDLERS
@@ -28,8 +28,9 @@ logger = Logger(service="inference")
 record_sink: Callable[[bytes], None] | None = None
 """Where metric record lines go; ``None`` is stdout (Lambda's log). The local stack
 points it at its in-process log delivery."""
+SERVICE = "inference"
 metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service="inference"
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service=SERVICE
 )
 
 
@@ -42,16 +43,22 @@ def asgi_adapter() -> Mangum:
     init = take_started() or begin(background=False)
     init_ms = init.wait()
     settings, service = init.settings, init.service
-    observers: list[RequestObserver] = [
-        MetricRecordObserver(init_ms, sink=record_sink or stdout_line)
-    ]
-    if not is_metrics_disabled():  # as Powertools decides (POWERTOOLS_METRICS_DISABLED, _DEV)
-        # Disabled, Powertools neither flushes nor clears: do not feed it at all.
-        metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
-        observers.append(PowertoolsMetricsObserver(metrics))
-    observer = FanOutObserver(observers)
+    observer = _observer(settings.metrics_format, init_ms)
     app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
+
+
+def _observer(metrics_format: str, init_ms: float) -> RequestObserver:
+    """The metric record line, and per-request CloudWatch metrics unless disabled."""
+    sink = record_sink or stdout_line
+    if is_metrics_disabled():  # as Powertools decides (POWERTOOLS_METRICS_DISABLED, _DEV)
+        return MetricRecordObserver(init_ms, sink=sink)  # Powertools would never clear
+    metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
+    if metrics_format == "line":
+        emf = EmfSpec(metrics.namespace, SERVICE)
+        return MetricRecordObserver(init_ms, sink=sink, emf=emf)
+    records = MetricRecordObserver(init_ms, sink=sink)
+    return FanOutObserver([records, PowertoolsMetricsObserver(metrics)])
 
 
 @logger.inject_lambda_context

@@ -11,6 +11,19 @@ import numpy as np
 from layerserve.domain import errors
 
 ErrorKind = Literal["client", "server", "model"]
+ERROR_KINDS: tuple[ErrorKind, ...] = ("client", "server", "model")
+
+
+def error_metric(kind: ErrorKind) -> str:
+    """The per-kind error metric: ``ClientErrors``, ``ServerErrors``, ``ModelErrors``."""
+    return f"{kind.capitalize()}Errors"
+
+
+METRIC_NAMES = frozenset(
+    {"Requests", "Latency", "RunLatency", "BatchSize", "Errors"}
+    | {error_metric(kind) for kind in ERROR_KINDS}
+)
+"""Every per-request CloudWatch metric (the dashboard and alarms refer to these)."""
 
 
 @dataclass(slots=True)
