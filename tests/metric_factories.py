@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from layerserve.domain.metric_record import ErrorKind, build_record, record_to_json
 from layerserve.domain.rollup import Rollup, RollupKey
 from layerserve.services.aggregation import LogEvent
+from layerserve.services.telemetry import ERROR_KINDS, RequestOutcome
 
 T0 = datetime.fromisoformat("2025-03-01T12:00:00+00:00")
 T0_MS = int(T0.timestamp() * 1000)
@@ -109,3 +111,18 @@ class InMemoryRollups:
             if (key.model, key.version) == (model, version)
             and first_minute <= key.minute <= last_minute
         ]
+
+
+def every_outcome_shape() -> Iterator[RequestOutcome]:
+    """With and without a run time and a batch size, successful or failed in each way."""
+    for run_s, batch, kind in itertools.product((None, 0.002), (None, 4), (None, *ERROR_KINDS)):
+        yield RequestOutcome(
+            route="v2",
+            status=200 if kind is None else 400,
+            latency_s=0.003,
+            model="m",
+            version="1",
+            error_kind=kind,
+            run_s=run_s,
+            batch_size=batch,
+        )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
 import pytest
 from aws_lambda_powertools import Metrics
 
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
-from layerserve.services.telemetry import ERROR_KINDS, METRIC_NAMES, RequestOutcome
+from layerserve.services.telemetry import METRIC_NAMES
+from tests.metric_factories import every_outcome_shape
 
 
 @pytest.fixture
@@ -23,17 +23,7 @@ def metrics() -> Iterator[Metrics]:
 def test_the_observer_emits_exactly_the_named_metrics(metrics: Metrics) -> None:
     observer = PowertoolsMetricsObserver(metrics)
     emitted: set[str] = set()
-    for run_s, batch, kind in itertools.product((None, 0.002), (None, 4), (None, *ERROR_KINDS)):
-        outcome = RequestOutcome(
-            route="v2",
-            status=200 if kind is None else 400,
-            latency_s=0.003,
-            model="m",
-            version="1",
-            error_kind=kind,
-            run_s=run_s,
-            batch_size=batch,
-        )
+    for outcome in every_outcome_shape():
         observer.observe(outcome)
         emitted |= set(metrics.metric_set)
         metrics.clear_metrics()
