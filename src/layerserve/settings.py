@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IN_MEMORY_UNPACK_CAP = 256 * 1024 * 1024
+MetricsFormat = Literal["powertools", "line"]
 
 
 class InferenceSettings(BaseSettings):
@@ -33,6 +34,13 @@ class InferenceSettings(BaseSettings):
         default=None, ge=1, validation_alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
     )
     """Set by Lambda."""
+    preload: Literal["none", "default"] = "default"
+    registry_table: str | None = None
+    """With a registry, names resolve through aliases; without, the layer is the catalog."""
+    registry_ttl_s: float = Field(default=5.0, ge=0)
+    metrics_format: MetricsFormat = "powertools"
+    """How per-request CloudWatch metrics are written: Powertools Metrics (an EMF line of
+    its own), or inside the metric record line (one line, cheaper per request)."""
 
     def in_memory_unpack_limit(self) -> int:
         if self.in_memory_unpack_max_bytes is not None:
@@ -40,14 +48,6 @@ class InferenceSettings(BaseSettings):
         if self.function_memory_mb is None:
             return IN_MEMORY_UNPACK_CAP
         return min(IN_MEMORY_UNPACK_CAP, self.function_memory_mb * 1024 * 1024 // 4)
-
-    preload: Literal["none", "default"] = "default"
-    registry_table: str | None = None
-    """With a registry, names resolve through aliases; without, the layer is the catalog."""
-    registry_ttl_s: float = Field(default=5.0, ge=0)
-    metrics_format: Literal["powertools", "line"] = "powertools"
-    """How per-request CloudWatch metrics are written: Powertools Metrics (an EMF line of
-    its own), or inside the metric record line (one line, cheaper per request)."""
 
 
 class MetricsSettings(BaseSettings):

@@ -20,6 +20,7 @@ from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.lambdas.apigw import HANDLERS
 from layerserve.lambdas.inference_init import begin, take_started
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
+from layerserve.settings import MetricsFormat
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -48,7 +49,7 @@ def asgi_adapter() -> Mangum:
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 
 
-def _observer(metrics_format: str, init_ms: float) -> RequestObserver:
+def _observer(metrics_format: MetricsFormat, init_ms: float) -> RequestObserver:
     """The metric record line, and per-request CloudWatch metrics unless disabled."""
     sink = record_sink or stdout_line
     if is_metrics_disabled():  # as Powertools decides (POWERTOOLS_METRICS_DISABLED, _DEV)
