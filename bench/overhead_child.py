@@ -101,7 +101,7 @@ def _raw_session(settings: InferenceSettings, model: str) -> ort.InferenceSessio
     """A session built like the handler's, on the same verified, unpacked ONNX bytes."""
     folder = settings.models_dir / model / "1"
     manifest = Manifest.from_json((folder / MANIFEST_FILE).read_bytes())
-    unpack = ArtifactUnpacker(settings.scratch_dir / "raw")
+    unpack = ArtifactUnpacker(settings.scratch_dir / "raw", settings.in_memory_unpack_limit())
     onnx = unpack(folder / manifest.artifact.file, manifest)
     return ort.InferenceSession(
         onnx if isinstance(onnx, bytes) else str(onnx),

@@ -16,6 +16,7 @@ from layerserve.domain.errors import ArtifactIntegrityError, ModelNotReadyError
 from layerserve.domain.manifest import Manifest
 from layerserve.services.catalog import VersionRecord
 from layerserve.services.loading import ModelLoader, RunnableModel
+from layerserve.settings import IN_MEMORY_UNPACK_CAP
 from tests.apigw import http_api_event, reply_json
 from tests.conftest import Invoke
 
@@ -96,7 +97,9 @@ class _CountingFactory:
 
 
 def _loader(root: Path, tmp_path: Path, factory: _CountingFactory) -> ModelLoader:
-    return ModelLoader(LayerArtifacts(root), ArtifactUnpacker(tmp_path / "scratch"), factory)
+    return ModelLoader(
+        LayerArtifacts(root), ArtifactUnpacker(tmp_path / "scratch", IN_MEMORY_UNPACK_CAP), factory
+    )
 
 
 def test_failure_is_remembered_and_no_session_is_created(own_root: Path, tmp_path: Path) -> None:

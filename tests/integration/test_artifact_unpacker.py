@@ -13,6 +13,7 @@ import zstandard
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.domain.errors import ArtifactIntegrityError, ServiceUnavailableError
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.settings import IN_MEMORY_UNPACK_CAP
 
 IN_MEMORY = "in memory"
 STREAMED = "streamed"
@@ -35,6 +36,12 @@ def _manifest(folder: Path) -> Manifest:
 
 def _onnx_bytes(result: bytes | Path) -> bytes:
     return result if isinstance(result, bytes) else result.read_bytes()
+
+
+def _verified_onnx(version_dir: Path, manifest: Manifest, tmp_path: Path) -> bytes:
+    """The intact version's ONNX bytes, to build damaged artifacts from."""
+    unpack = ArtifactUnpacker(tmp_path / "s", IN_MEMORY_UNPACK_CAP)
+    return _onnx_bytes(unpack(version_dir / "model.onnx.zst", manifest))
 
 
 def _artifact(
@@ -74,9 +81,7 @@ def test_other_onnx_bytes_behind_a_matching_compressed_digest_are_refused(
     unpacker: ArtifactUnpacker, version_dir: Path, tmp_path: Path
 ) -> None:
     manifest = _manifest(version_dir)
-    other = bytearray(
-        _onnx_bytes(ArtifactUnpacker(tmp_path / "s")(version_dir / "model.onnx.zst", manifest))
-    )
+    other = bytearray(_verified_onnx(version_dir, manifest, tmp_path))
     other[-1] ^= 0xFF
     forged = _artifact(tmp_path, bytes(other), manifest)
     with pytest.raises(ArtifactIntegrityError, match="ONNX bytes of mlp/1 does not match"):
@@ -104,7 +109,7 @@ def test_every_frame_of_a_multi_frame_artifact_is_read(
     unpacker: ArtifactUnpacker, version_dir: Path, tmp_path: Path
 ) -> None:
     manifest = _manifest(version_dir)
-    onnx = _onnx_bytes(ArtifactUnpacker(tmp_path / "s")(version_dir / "model.onnx.zst", manifest))
+    onnx = _verified_onnx(version_dir, manifest, tmp_path)
     half = len(onnx) // 2
     frames = b"".join(
         zstandard.ZstdCompressor().compress(part) for part in (onnx[:half], onnx[half:])
@@ -121,7 +126,7 @@ def test_a_frame_without_its_size_still_unpacks(
     unpacker: ArtifactUnpacker, version_dir: Path, tmp_path: Path
 ) -> None:
     manifest = _manifest(version_dir)
-    onnx = _onnx_bytes(ArtifactUnpacker(tmp_path / "s")(version_dir / "model.onnx.zst", manifest))
+    onnx = _verified_onnx(version_dir, manifest, tmp_path)
     unsized = _artifact(tmp_path, onnx, manifest, declares_size=False)
     assert _onnx_bytes(unpacker(tmp_path / "model.onnx.zst", unsized)) == onnx
 

@@ -21,7 +21,6 @@ from layerserve.domain.errors import ArtifactIntegrityError, ServiceUnavailableE
 from layerserve.domain.manifest import Manifest
 
 CHUNK = 1 << 20
-IN_MEMORY_MAX_BYTES = 256 * 1024 * 1024
 
 
 def sha256_file(path: Path) -> str:
@@ -40,7 +39,7 @@ class ArtifactUnpacker:
     rename, so a crash mid-write never leaves a file that looks complete.
     """
 
-    def __init__(self, scratch_dir: Path, in_memory_max_bytes: int = IN_MEMORY_MAX_BYTES) -> None:
+    def __init__(self, scratch_dir: Path, in_memory_max_bytes: int) -> None:
         self._scratch = scratch_dir
         self._in_memory_max_bytes = in_memory_max_bytes
 
