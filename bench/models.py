@@ -24,7 +24,7 @@ from layerserve.services.packaging import PackageRequest, package_model
 
 OPSET = 17
 CACHE = Path(__file__).resolve().parent.parent / ".bench-cache"
-MINILM_CACHE_KEY = "minilm-int8-v2"
+MINILM_CACHE_KEY = "minilm-int8-v3"
 """Bump when the encoder or its packaging changes, so a stale cache is not reused."""
 
 
@@ -83,7 +83,7 @@ class _Builder:
 
     def op(self, op_type: str, inputs: Sequence[str], out: str | None = None, **attrs: Any) -> str:
         name = out or self._name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [name], **attrs))
+        self.nodes.append(helper.make_node(op_type, list(inputs), [name], name=name, **attrs))
         return name
 
     def dense(self, x: str, rows: int, cols: int) -> str:
@@ -103,12 +103,18 @@ class _Builder:
         return self.const(np.asarray(value, np.float32), "s")
 
 
-def _embeddings(b: _Builder, dims: EncoderDims) -> str:
+def _embeddings(b: _Builder, dims: EncoderDims, token_types: int = 0) -> str:
+    """Word + position + token-type embeddings; without ``token_types``, token type 0."""
     words = b.op("Gather", [b.weight(dims.vocab, dims.hidden), "input_ids"])
     length = b.op("Gather", [b.op("Shape", ["input_ids"]), b.int_scalar(1)])
     positions = b.op("Range", [b.int_scalar(0), length, b.int_scalar(1)])
     located = b.op("Gather", [b.weight(dims.positions, dims.hidden), positions])
-    summed = b.op("Add", [b.op("Add", [words, located]), b.weight(dims.hidden)])  # + token type 0
+    kind = (
+        b.op("Gather", [b.weight(token_types, dims.hidden), "token_type_ids"])
+        if token_types
+        else b.weight(dims.hidden)
+    )
+    summed = b.op("Add", [b.op("Add", [words, located]), kind])
     return b.layer_norm(summed, dims.hidden)
 
 
@@ -157,17 +163,30 @@ def _mean_pool(b: _Builder, hidden: str, mask: str) -> str:
 
 def minilm_encoder(dims: EncoderDims | None = None, seed: int = 0) -> onnx.ModelProto:
     """Token ids and mask in; ``last_hidden_state`` and a mean-pooled embedding out."""
-    dims = dims or EncoderDims()
+    return _encoder(dims or EncoderDims(), seed, token_types=0)
+
+
+def bert_encoder(
+    dims: EncoderDims | None = None, seed: int = 0, token_types: int = 2
+) -> onnx.ModelProto:
+    """Shaped like a standard BERT export: ``input_ids``, ``attention_mask`` and
+    ``token_type_ids`` (a ``token_types``-row embedding table, 2 in BERT) in, the
+    same two outputs as ``minilm_encoder``."""
+    return _encoder(dims or EncoderDims(), seed, token_types)
+
+
+def _encoder(dims: EncoderDims, seed: int, token_types: int) -> onnx.ModelProto:
     b = _Builder(seed)
     mask, bias = _mask_bias(b)
-    hidden = _embeddings(b, dims)
+    hidden = _embeddings(b, dims, token_types)
     for index in range(dims.layers):
         last = index == dims.layers - 1
         hidden = _layer(b, hidden, bias, dims, "last_hidden_state" if last else None)
     _mean_pool(b, hidden, mask)
+    names = ("input_ids", "attention_mask") + (("token_type_ids",) if token_types else ())
     ids = [
         helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
-        for name in ("input_ids", "attention_mask")
+        for name in names
     ]
     outputs = [
         helper.make_tensor_value_info(
@@ -177,7 +196,8 @@ def minilm_encoder(dims: EncoderDims | None = None, seed: int = 0) -> onnx.Model
             "sentence_embedding", TensorProto.FLOAT, ["batch", dims.hidden]
         ),
     ]
-    graph = helper.make_graph(b.nodes, "minilm_l6_like", ids, outputs, initializer=b.inits)
+    title = "bert_like" if token_types else "minilm_l6_like"
+    graph = helper.make_graph(b.nodes, title, ids, outputs, initializer=b.inits)
     return _finish(graph)
 
 

@@ -13,7 +13,7 @@ from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.layer_artifacts import LayerArtifacts
 from layerserve.adapters.layer_catalog import LayerCatalog
 from layerserve.domain.errors import ArtifactIntegrityError, ModelNotReadyError
-from layerserve.domain.manifest import Manifest
+from layerserve.domain.manifest import Manifest, SessionSettings
 from layerserve.services.catalog import VersionRecord
 from layerserve.services.loading import ModelLoader, RunnableModel
 from layerserve.settings import IN_MEMORY_UNPACK_CAP
@@ -91,7 +91,7 @@ class _CountingFactory:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, onnx: bytes | Path) -> RunnableModel:
+    def __call__(self, onnx: bytes | Path, settings: SessionSettings | None) -> RunnableModel:
         self.calls += 1
         raise AssertionError("a session must never be created for a bad artifact")
 

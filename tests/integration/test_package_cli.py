@@ -72,7 +72,7 @@ def test_quantize_and_optimize_print_the_measured_agreement(tmp_path: Path) -> N
     model = saved(onnx_builders.mlp(), tmp_path)
     result = package(model, tmp_path / "layer", "--quantize", "int8", "--optimize")
     assert result.exit_code == 0, result.output
-    assert "int8 vs. original: accepted (cosine ≥ 0.99)" in result.stdout
+    assert "int8 vs. original: accepted (worst-row cosine ≥ 0.99)" in result.stdout
     assert "optimised vs. before" in result.stdout and "scores" in result.stdout
 
 
@@ -80,7 +80,7 @@ def test_quantize_refused_prints_the_figures_and_writes_nothing(tmp_path: Path) 
     model = saved(onnx_builders.mlp(), tmp_path)
     options = ("--quantize", "int8", "--min-cosine", "1.0", "--max-abs-error", "0")
     result = package(model, tmp_path / "layer", *options)
-    assert_refused(result, "int8 model disagrees with the original on 8 samples")
+    assert_refused(result, "int8 model disagrees with the original on 16 samples")
     assert "int8 vs. original: refused" in result.stdout and "scores" in result.stdout
     assert not (tmp_path / "layer" / "models").exists()
 

@@ -39,9 +39,9 @@ SIGNATURE = Signature(
 def test_generated_samples_are_deterministic_and_fit_the_signature() -> None:
     samples = generate_samples(SIGNATURE)
     assert {name: array.shape for name, array in samples.items()} == {
-        "x": (8, 4),
-        "ids": (8, 1),
-        "mask": (8, 1),
+        "x": (16, 4),
+        "ids": (16, 16),  # a dynamic dimension named like a sequence gets 16
+        "mask": (16, 16),
         "text": (2,),
     }
     assert samples["x"].dtype == np.float32 and samples["mask"].dtype == np.bool_
@@ -109,31 +109,74 @@ def outputs(score: list[float]) -> dict[str, np.ndarray]:
     return {"score": np.array(score, np.float32), "label": np.array(["a"] * len(score), object)}
 
 
+def rows(*values: list[float]) -> dict[str, np.ndarray]:
+    """``score`` as ``[rows, 2]``: one list per sample row."""
+    return {"score": np.array(values, np.float32), "label": np.array(["a"] * len(values), object)}
+
+
+ROWS = Signature(
+    inputs=(TensorSpec(name="x", datatype="FP32", shape=("batch", 4)),),
+    outputs=(
+        TensorSpec(name="score", datatype="FP32", shape=("batch", 2)),
+        TensorSpec(name="label", datatype="BYTES", shape=("batch",)),
+    ),
+)
+
+
 def test_agreement_measures_cosine_and_max_abs_error_per_numeric_output() -> None:
-    (same,) = compare(SIGNATURE, outputs([1, 2, 3]), outputs([1, 2, 3]))
-    assert same == OutputAgreement("score", cosine=1.0, max_abs_error=0.0)
-    (scaled,) = compare(SIGNATURE, outputs([1, 2, 3]), outputs([2, 4, 6]))
-    assert scaled.cosine == pytest.approx(1.0) and scaled.max_abs_error == 3.0
-    (opposite,) = compare(SIGNATURE, outputs([1, 0]), outputs([0, 1]))
+    (same,) = compare(ROWS, rows([1, 2], [3, 4]), rows([1, 2], [3, 4]), 2)
+    assert (same.name, same.max_abs_error, same.rows) == ("score", 0.0, 2)
+    assert same.cosine == pytest.approx(1.0)
+    (scaled,) = compare(ROWS, rows([1, 2], [3, 4]), rows([2, 4], [6, 8]), 2)
+    assert scaled.cosine == pytest.approx(1.0) and scaled.max_abs_error == 4.0
+    (opposite,) = compare(ROWS, rows([1, 0]), rows([0, 1]), 1)
     assert opposite.cosine == 0.0
-    (zeros,) = compare(SIGNATURE, outputs([0, 0]), outputs([0, 0]))
+    (zeros,) = compare(ROWS, rows([0, 0]), rows([0, 0]), 1)
     assert zeros.cosine == 1.0
-    (nan,) = compare(SIGNATURE, outputs([1, math.nan]), outputs([1, 2]))
+    (nan,) = compare(ROWS, rows([1, math.nan]), rows([1, 2]), 1)
     assert (nan.cosine, nan.max_abs_error) == (0.0, math.inf)
-    (both_nan,) = compare(SIGNATURE, outputs([1, math.nan]), outputs([1, math.nan]))
-    assert both_nan == OutputAgreement("score", cosine=1.0, max_abs_error=0.0)
+    (both_nan,) = compare(ROWS, rows([1, math.nan]), rows([1, math.nan]), 1)
+    assert (both_nan.cosine, both_nan.max_abs_error) == (1.0, 0.0)
+
+
+def test_one_bad_row_decides_however_good_the_whole_output_looks() -> None:
+    good = [[1.0, 2.0]] * 19
+    want = rows(*good, [1.0, 0.0])
+    got = rows(*good, [0.9, 0.3])  # one row of 20 is off
+    (figures,) = compare(ROWS, want, got, 20)
+    assert figures.rows == 20
+    assert figures.aggregate_cosine is not None and figures.aggregate_cosine > 0.999
+    assert figures.cosine == pytest.approx(0.9487, abs=1e-4)  # the worst row
+    assert figures.median_cosine == pytest.approx(1.0)
+    assert figures.p5_cosine is not None and figures.cosine <= figures.p5_cosine <= 1.0
+    with pytest.raises(QuantizationRejectedError, match="'score' worst-row cosine 0.948"):
+        gate((figures,), samples=20, min_cosine=0.99, max_abs_error=None)
+
+
+def test_rows_follow_the_batch_axis_wherever_the_output_has_it() -> None:
+    signature = Signature(
+        inputs=(TensorSpec(name="x", datatype="FP32", shape=("batch", "seq", 4)),),
+        outputs=(TensorSpec(name="y", datatype="FP32", shape=("seq", "batch", 2)),),
+    )
+    want = np.ones((5, 3, 2), np.float32)
+    got = want.copy()
+    got[:, 1, :] = [1.0, -1.0]  # sample 1, at every step
+    (figures,) = compare(signature, {"y": want}, {"y": got}, 3)
+    assert figures.rows == 3 and figures.cosine == 0.0
+    assert figures.median_cosine == pytest.approx(1.0)
 
 
 def test_gate_reports_figures_or_refuses_with_each_failure() -> None:
     figures = (OutputAgreement("a", 0.999, 0.05), OutputAgreement("b", 0.995, 0.2))
     report = gate(figures, samples=8, min_cosine=0.99, max_abs_error=None)
     assert (report.min_cosine_similarity, report.max_abs_error, report.samples) == (0.995, 0.2, 8)
+    assert [item.name for item in report.outputs] == ["a", "b"]
     with pytest.raises(QuantizationRejectedError) as caught:
         gate(figures, samples=8, min_cosine=0.998, max_abs_error=0.1)
     assert caught.value.figures == figures
     assert caught.value.message == (
-        "int8 model disagrees with the original on 8 samples: 'b' cosine 0.995000 < 0.998; "
-        "'b' max abs error 0.2 > 0.1"
+        "int8 model disagrees with the original on 8 samples: 'b' worst-row cosine 0.995000 "
+        "< 0.998; 'b' max abs error 0.2 > 0.1"
     )
 
 

@@ -127,7 +127,7 @@ def test_int8_quantisation_is_accepted_on_the_mlp_and_recorded(tmp_path: Path) -
     report = pack(onnx_builders.mlp(), tmp_path, quantize="int8", max_abs_error=0.1)
     gate = report.manifest.quantization
     assert gate is not None
-    assert gate.samples == 8
+    assert gate.samples == 16
     assert 0.99 <= gate.min_cosine_similarity < 1.0
     assert 0.0 < gate.max_abs_error <= 0.1
     assert (gate.cosine_threshold, gate.max_abs_error_threshold) == (0.99, 0.1)

@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from layerserve.domain.errors import InferenceFailedError, InvalidInputError, InvalidModelError
+from layerserve.domain.manifest import GraphOptimizationLevel, SessionSettings
 
 # onnxruntime raises these from its C++ core; InvalidArgument means the feed was wrong.
 _ORT_ERRORS = ort.capi.onnxruntime_pybind11_state
@@ -24,9 +25,22 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def session_options(intra_op_threads: int = 0) -> ort.SessionOptions:
+GRAPH_LEVELS: dict[GraphOptimizationLevel, ort.GraphOptimizationLevel] = {
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+DEFAULT_SETTINGS = SessionSettings()
+"""For manifests that record no session settings (written before they were verified)."""
+
+
+def session_options(
+    intra_op_threads: int = 0, level: GraphOptimizationLevel = "all"
+) -> ort.SessionOptions:
+    """The options of every session: the runtime's, and the packager's checks."""
     options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = GRAPH_LEVELS[level]
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = intra_op_threads or available_cpus()
     options.inter_op_num_threads = 1
@@ -55,16 +69,18 @@ class OrtModel:
 
 
 class OrtSessionFactory:
-    """Creates sessions on the CPU provider with Lambda-friendly threading."""
+    """Creates sessions on the CPU provider with Lambda-friendly threading, with the
+    session settings the packager verified (its defaults for older manifests)."""
 
     def __init__(self, intra_op_threads: int = 0) -> None:
         self._intra_op_threads = intra_op_threads
 
-    def __call__(self, onnx: bytes | Path) -> OrtModel:
+    def __call__(self, onnx: bytes | Path, settings: SessionSettings | None = None) -> OrtModel:
+        level = (settings or DEFAULT_SETTINGS).graph_optimization_level
         try:
             session = ort.InferenceSession(
                 onnx if isinstance(onnx, bytes) else str(onnx),
-                sess_options=session_options(self._intra_op_threads),
+                sess_options=session_options(self._intra_op_threads, level),
                 providers=["CPUExecutionProvider"],
             )
         except Exception as exc:  # onnxruntime raises several unrelated types here

@@ -31,6 +31,13 @@ class Quantize(StrEnum):
     int8 = "int8"
 
 
+class SessionLevel(StrEnum):
+    all = "all"
+    extended = "extended"
+    basic = "basic"
+    disabled = "disabled"
+
+
 class RichProgress:
     """``Progress`` port for the terminal: a spinner per step, then a tick and the time."""
 
@@ -62,10 +69,27 @@ def fail(message: str) -> NoReturn:
 
 
 def agreement_table(title: str, figures: tuple[OutputAgreement, ...]) -> Table:
-    table = Table("output", "cosine similarity", "max abs error", title=title)
+    """Per output: the worst sample row (what the gate judges), the rows' p5 and median
+    cosine, and the cosine over the whole output (information only)."""
+    table = Table(
+        "output", "rows", "min cosine", "p5", "median", "max abs error", "whole output",
+        title=title,
+    )  # fmt: skip
     for item in figures:
-        table.add_row(item.name, f"{item.cosine:.6f}", f"{item.max_abs_error:.6g}")
+        table.add_row(
+            item.name,
+            str(item.rows),
+            f"{item.cosine:.6f}",
+            _cosine(item.p5_cosine),
+            _cosine(item.median_cosine),
+            f"{item.max_abs_error:.6g}",
+            _cosine(item.aggregate_cosine),
+        )
     return table
+
+
+def _cosine(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
 
 
 def show_report(console: Console, report: PackageReport) -> None:
@@ -75,7 +99,7 @@ def show_report(console: Console, report: PackageReport) -> None:
     if report.quantization and gate is not None:
         limit = gate.max_abs_error_threshold
         bound = "" if limit is None else f", max abs error ≤ {limit}"
-        title = f"int8 vs. original: accepted (cosine ≥ {gate.cosine_threshold}{bound})"
+        title = f"int8 vs. original: accepted (worst-row cosine ≥ {gate.cosine_threshold}{bound})"
         console.print(agreement_table(title, report.quantization))
     console.print(summary_table(report))
     for warning in report.warnings:
@@ -129,13 +153,20 @@ def package(
     allow_s3: Annotated[
         bool, typer.Option("--allow-s3", help="Write a version too big for a layer (for S3).")
     ] = False,
+    graph_optimization_level: Annotated[
+        SessionLevel | None,
+        typer.Option(
+            help="onnxruntime session level to verify and serve with "
+            "(default: the highest that does not crash)."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing version.")] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")
     ] = False,
 ) -> None:
     """Package MODEL.onnx as OUT/models/NAME/VERSION/{model.onnx.zst,manifest.json}."""
-    from layerserve.adapters.onnx_graph import OnnxToolkit  # needs `onnx`: packaging only
+    from layerserve.adapters.onnx_graph import IsolatedToolkit  # needs `onnx`: packaging only
 
     console = Console(stderr=json_output, highlight=False)
     try:
@@ -151,10 +182,13 @@ def package(
             force=force,
             allow_s3=allow_s3,
             budget=LambdaBudget.from_mb(runtime_layer_mb, function_code_mb),
+            graph_optimization_level=(
+                None if graph_optimization_level is None else graph_optimization_level.value
+            ),
         )
         data = model.read_bytes()
-        with rich_progress(console) as progress:
-            report = package_model(data, request, out, OnnxToolkit(), progress)
+        with rich_progress(console) as progress, IsolatedToolkit() as toolkit:
+            report = package_model(data, request, out, toolkit, progress)
     except QuantizationRejectedError as exc:
         console.print(agreement_table("int8 vs. original: refused", exc.figures))
         fail(exc.message)

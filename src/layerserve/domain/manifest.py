@@ -75,14 +75,42 @@ class PackagingOptions(_Frozen):
     zstd_level: int = 3
 
 
+GraphOptimizationLevel = Literal["disabled", "basic", "extended", "all"]
+"""onnxruntime's graph optimisation levels, lowest first."""
+
+
+class SessionSettings(_Frozen):
+    """The onnxruntime session settings the packager verified the model with; the
+    runtime creates its sessions with exactly these."""
+
+    graph_optimization_level: GraphOptimizationLevel = "all"
+
+
+class OutputQuantization(_Frozen):
+    """One output of the int8 model against the original, sample row by sample row."""
+
+    name: str
+    rows: int
+    min_cosine_similarity: float
+    p5_cosine_similarity: float
+    median_cosine_similarity: float
+    max_abs_error: float
+    aggregate_cosine_similarity: float
+    """Over the whole flattened output: information only, the gate judges each row."""
+
+
 class QuantizationReport(_Frozen):
-    """How closely the quantised model agreed with the original on sample inputs."""
+    """How closely the quantised model agreed with the original on sample inputs.
+
+    ``min_cosine_similarity`` is the worst sample row of any output (older manifests:
+    the cosine over each whole output)."""
 
     samples: int
     min_cosine_similarity: float
     max_abs_error: float
     cosine_threshold: float
     max_abs_error_threshold: float | None = None
+    outputs: tuple[OutputQuantization, ...] = ()
 
 
 class OutputBaseline(_Frozen):
@@ -105,6 +133,9 @@ class Manifest(_Frozen):
     signature: Signature
     packaging: PackagingOptions = PackagingOptions()
     quantization: QuantizationReport | None = None
+    session: SessionSettings | None = None
+    """None in manifests written before the packager verified session settings: the
+    runtime then uses its defaults (the highest optimisation level)."""
     baseline: tuple[OutputBaseline, ...] = ()
     created_at: datetime
 

@@ -22,7 +22,7 @@ from layerserve.domain.errors import (
     InvalidModelError,
     ModelNotReadyError,
 )
-from layerserve.domain.manifest import Manifest
+from layerserve.domain.manifest import Manifest, SessionSettings
 from layerserve.services.catalog import VersionRecord
 
 Arrays = dict[str, np.ndarray[Any, Any]]
@@ -67,7 +67,8 @@ Unpacker = Callable[[Path, Manifest], OnnxModel]
 A file is the loader's: it is removed once the session holds the model, so /tmp
 never fills up however many versions an execution environment loads in turn."""
 
-SessionFactory = Callable[[OnnxModel], RunnableModel]
+SessionFactory = Callable[[OnnxModel, SessionSettings | None], RunnableModel]
+"""Opens a session with the manifest's verified settings (``None``: the defaults)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ class ModelLoader:
         onnx = self._unpack(compressed, record.manifest)
         unpacked = time.perf_counter()
         try:
-            model = self._create_session(onnx)
+            model = self._create_session(onnx, record.manifest.session)
         finally:
             if isinstance(onnx, Path):
                 onnx.unlink(missing_ok=True)

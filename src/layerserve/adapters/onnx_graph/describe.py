@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import onnx
 
+from layerserve.adapters.onnx_graph.hints import input_hints, reaching_inputs
+from layerserve.adapters.onnx_graph.int8 import int8_blocker
 from layerserve.domain.datatypes import ONNX_ELEM_TO_V2
 from layerserve.domain.errors import InvalidModelError
 from layerserve.domain.manifest import Dim, Signature, TensorSpec
@@ -11,12 +13,17 @@ from layerserve.services.packaging.ports import ModelFacts
 
 
 def describe(model: onnx.ModelProto) -> ModelFacts:
+    found = signature(model.graph)
+    inputs = [spec.name for spec in found.inputs]
     return ModelFacts(
         ir_version=model.ir_version,
         opsets={(entry.domain or "ai.onnx"): entry.version for entry in model.opset_import},
         producer_name=model.producer_name,
         producer_version=model.producer_version,
-        signature=signature(model.graph),
+        signature=found,
+        hints=input_hints(model.graph, inputs),
+        reaches=reaching_inputs(model.graph, inputs),
+        int8_blocker=int8_blocker(model),
     )
 
 

@@ -15,14 +15,19 @@ import onnx
 import onnxruntime as ort
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
+from layerserve.adapters.onnx_graph.int8 import gemm_as_matmul
 from layerserve.adapters.onnx_graph.policy import one_line, parse
 from layerserve.adapters.onnx_graph.walk import iter_nodes
-from layerserve.domain.errors import InferenceFailedError, InvalidModelError
+from layerserve.adapters.onnx_runtime import session_options
+from layerserve.domain.errors import InvalidModelError
+from layerserve.domain.manifest import SessionSettings
+from layerserve.services.packaging.errors import SampleRunError
 from layerserve.services.packaging.ports import Arrays
 
 _PROVIDERS = ["CPUExecutionProvider"]
 _ERROR_LEVEL = 3  # onnxruntime severity: only errors reach stderr
 _PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
+_NODE = re.compile(r"Name:'([^']*)'")
 
 
 def _options() -> ort.SessionOptions:
@@ -36,9 +41,11 @@ def _reason(exc: Exception) -> str:
     return _PREFIX.sub("", one_line(str(exc)))
 
 
-def open_session(data: bytes) -> ort.InferenceSession:
+def open_session(data: bytes, settings: SessionSettings) -> ort.InferenceSession:
+    """A session with the runtime's own options at the given settings."""
+    options = session_options(level=settings.graph_optimization_level)
     try:
-        return ort.InferenceSession(data, _options(), providers=_PROVIDERS)
+        return ort.InferenceSession(data, options, providers=_PROVIDERS)
     except Exception as exc:  # onnxruntime raises its own pybind classes
         raise InvalidModelError(f"onnxruntime cannot load the model: {_reason(exc)}") from exc
 
@@ -48,7 +55,9 @@ def run(session: ort.InferenceSession, feeds: Mapping[str, np.ndarray[Any, Any]]
     try:
         values = session.run(names, dict(feeds))
     except Exception as exc:
-        raise InferenceFailedError(f"model fails on the sample inputs: {_reason(exc)}") from exc
+        reason = _reason(exc)
+        node = _NODE.search(reason)
+        raise SampleRunError(reason, node.group(1) if node else None) from exc
     return {name: np.asarray(value) for name, value in zip(names, values, strict=True)}
 
 
@@ -95,11 +104,14 @@ def _quiet_quantizer() -> Iterator[None]:
 
 
 def quantize_int8(model: onnx.ModelProto) -> bytes:
-    """Dynamic quantisation: int8 weights per channel, activations quantised at run time."""
+    """Dynamic quantisation: int8 weights per channel, activations quantised at run time
+    (Gemm nodes with constant weights become MatMul + Add first, so they count too)."""
     with tempfile.TemporaryDirectory(prefix="layerserve-q8-") as scratch, _quiet_quantizer():
         target = Path(scratch) / "quantized.onnx"
         try:
-            quantize_dynamic(model, target, per_channel=True, weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                gemm_as_matmul(model), target, per_channel=True, weight_type=QuantType.QInt8
+            )
         except Exception as exc:  # the quantiser raises plain Exceptions and asserts
             raise InvalidModelError(f"int8 quantisation failed: {one_line(str(exc))}") from exc
         return target.read_bytes()

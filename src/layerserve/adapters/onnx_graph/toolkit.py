@@ -10,6 +10,8 @@ import onnxruntime as ort
 
 from layerserve.adapters.onnx_graph import policy, runtime
 from layerserve.adapters.onnx_graph.describe import describe
+from layerserve.adapters.onnx_graph.portable import pin_string_locales
+from layerserve.domain.manifest import SessionSettings
 from layerserve.services.packaging.ports import Arrays, ModelFacts
 
 
@@ -29,16 +31,23 @@ class OnnxModel:
 
 
 class OnnxToolkit:
-    """Implements ``ModelToolkit`` with the ``onnx`` package and onnxruntime (CPU)."""
+    """Implements ``ModelToolkit`` with the ``onnx`` package and onnxruntime (CPU), in
+    this process (``IsolatedToolkit`` runs the same steps in a child process)."""
 
-    def load(self, data: bytes) -> OnnxModel:
+    def portable(self, data: bytes) -> tuple[bytes, tuple[str, ...]]:
+        """The model with what would stop it loading elsewhere fixed, and a note per fix."""
+        model = policy.parse(data)
+        notes = pin_string_locales(model)
+        return (model.SerializeToString(), notes) if notes else (data, ())
+
+    def load(self, data: bytes, settings: SessionSettings | None = None) -> OnnxModel:
         """Parse, refuse external data and custom operators, full-check, open in ORT."""
         model = policy.parse(data)
         policy.refuse_external_data(model)
         policy.refuse_custom_domains(model)
         policy.full_check(model)
         facts = describe(model)
-        return OnnxModel(facts, runtime.open_session(data))
+        return OnnxModel(facts, runtime.open_session(data, settings or SessionSettings()))
 
     def optimize(self, data: bytes) -> bytes:
         return runtime.optimize(data)

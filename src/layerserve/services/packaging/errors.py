@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from layerserve.domain.errors import ClientError, ConflictError, InvalidModelError
+from layerserve.domain.errors import (
+    ClientError,
+    ConflictError,
+    InferenceFailedError,
+    InvalidInputError,
+    InvalidModelError,
+)
 
 if TYPE_CHECKING:
     from layerserve.services.packaging.agreement import OutputAgreement
@@ -37,3 +43,29 @@ class LayerTooLargeError(ClientError):
     def __init__(self, message: str, budget: BudgetReport) -> None:
         super().__init__(message)
         self.budget = budget
+
+
+class SampleRunError(InferenceFailedError):
+    """The model failed on sample inputs; ``node`` names the failing node when known."""
+
+    def __init__(self, reason: str, node: str | None) -> None:
+        super().__init__(f"model fails on the sample inputs: {reason}")
+        self.reason = reason
+        self.node = node
+
+
+class SampleInputsError(InvalidInputError):
+    """Generated (or supplied) samples do not suit the model: give others with --sample."""
+
+
+class RuntimeCrashError(InvalidModelError):
+    """onnxruntime crashed (the child process running it died) during one packaging step."""
+
+    def __init__(self, step: str, how: str) -> None:
+        super().__init__(f"onnxruntime crashed ({how}) while {step}")
+        self.step = step
+        self.how = how
+
+
+class NothingToQuantizeError(InvalidInputError):
+    """``--quantize int8`` on a model int8 dynamic quantisation cannot change."""

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from layerserve.domain.manifest import Signature
+from layerserve.domain.manifest import SessionSettings, Signature
 
 Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class InputHint:
+    """What the graph tells about the values an input accepts (for generated samples).
+
+    ``low``/``high``: integers in ``[low, high)``; ``categories``: the values accepted,
+    by column (``None``: every column); ``words``: the vocabulary of a text input;
+    ``mask``: a 0/1 attention mask. ``because`` says where each fact came from.
+    """
+
+    low: int | None = None
+    high: int | None = None
+    categories: dict[int | None, tuple[str | int, ...]] = field(default_factory=dict)
+    words: tuple[str, ...] = ()
+    mask: bool = False
+    because: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +40,12 @@ class ModelFacts:
     producer_name: str
     producer_version: str
     signature: Signature
+    hints: dict[str, InputHint] = field(default_factory=dict)
+    """By input name: what generated samples must respect."""
+    reaches: dict[str, frozenset[str]] = field(default_factory=dict)
+    """By node name: the graph inputs its values depend on (to name a failing input)."""
+    int8_blocker: str = ""
+    """Why int8 dynamic quantisation has nothing to change in this model ("" if it has)."""
 
 
 class LoadedModel(Protocol):
@@ -37,8 +60,13 @@ class LoadedModel(Protocol):
 
 
 class ModelToolkit(Protocol):
-    def load(self, data: bytes) -> LoadedModel:
-        """Validate ``data`` fully and open it; raises ``InvalidModelError``."""
+    def portable(self, data: bytes) -> tuple[bytes, tuple[str, ...]]:
+        """``data`` with what stops it loading elsewhere fixed, and a note per fix."""
+        ...
+
+    def load(self, data: bytes, settings: SessionSettings) -> LoadedModel:
+        """Validate ``data`` fully and open it with ``settings``; raises
+        ``InvalidModelError`` (``RuntimeCrashError`` when onnxruntime crashes)."""
         ...
 
     def optimize(self, data: bytes) -> bytes:

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from layerserve.domain.errors import InvalidInputError
-from layerserve.domain.manifest import Manifest, Signature
+from layerserve.domain.manifest import GraphOptimizationLevel, Manifest, Signature
 from layerserve.services.packaging.agreement import OutputAgreement
 from layerserve.services.packaging.budget import BudgetReport, LambdaBudget
 
@@ -34,6 +34,8 @@ class PackageRequest:
     force: bool = False
     allow_s3: bool = False
     budget: LambdaBudget = field(default_factory=LambdaBudget)
+    graph_optimization_level: GraphOptimizationLevel | None = None
+    """The session level to verify and record; None: the highest one that works."""
 
     def __post_init__(self) -> None:
         _check_identifier(_NAME, "model name", self.name, 128)
