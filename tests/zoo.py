@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
-
 from bench.models import EncoderDims, bert_encoder
+from onnx import TensorProto, helper, numpy_helper
 
 Arrays = dict[str, np.ndarray[Any, Any]]
 SMALL_BERT = EncoderDims(vocab=120, hidden=32, layers=2, heads=4, intermediate=64, positions=64)

@@ -149,7 +149,7 @@ def test_one_bad_row_decides_however_good_the_whole_output_looks() -> None:
     assert figures.cosine == pytest.approx(0.9487, abs=1e-4)  # the worst row
     assert figures.median_cosine == pytest.approx(1.0)
     assert figures.p5_cosine is not None and figures.cosine <= figures.p5_cosine <= 1.0
-    with pytest.raises(QuantizationRejectedError, match="'score' worst-row cosine 0.948"):
+    with pytest.raises(QuantizationRejectedError, match=r"'score' worst-row cosine 0\.948"):
         gate((figures,), samples=20, min_cosine=0.99, max_abs_error=None)
 
 
