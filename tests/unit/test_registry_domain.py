@@ -103,6 +103,64 @@ def test_a_fixed_dim_may_become_dynamic() -> None:
     assert signature_conflicts(sig([("x", "FP32", (1, 4))]), sig([("x", "FP32", ("b", 4))])) == []
 
 
+def outputs(*shapes: tuple[int | str | None, ...]) -> Signature:
+    specs = tuple(TensorSpec(name=f"y{i}", datatype="FP32", shape=s) for i, s in enumerate(shapes))
+    x = TensorSpec(name="x", datatype="FP32", shape=("batch", 4))
+    return Signature(inputs=(x,), outputs=specs)
+
+
+def inputs(shape: tuple[int | str | None, ...]) -> Signature:
+    x = TensorSpec(name="x", datatype="FP32", shape=shape)
+    return Signature(inputs=(x,), outputs=(TensorSpec(name="y0", datatype="FP32", shape=(1,)),))
+
+
+@pytest.mark.parametrize(
+    ("side", "current", "candidate", "problem"),
+    [
+        # inputs may accept more
+        ("input", ("batch", 384), ("batch", "width"), None),  # fixed → dynamic
+        (
+            "input",
+            ("batch", "width"),
+            ("batch", 384),
+            "input 'x' dim 1 dynamic 'width' → fixed 384",
+        ),
+        ("input", ("batch", 384), ("batch", 512), "input 'x' dim 1 384 → 512"),
+        ("input", ("batch", "width"), ("n", "w"), None),  # renamed dynamic dims
+        ("input", ("batch", None), ("batch", 384), None),  # unknown promised nothing
+        ("input", ("batch", 384), ("batch",), "input 'x' rank 2 → 1"),
+        # outputs may become more specific
+        ("output", ("batch", "dim_2"), ("batch", 384), None),  # dynamic → fixed
+        (
+            "output",
+            ("batch", 384),
+            ("batch", "dim_2"),
+            "output 'y0' dim 1 fixed 384 → dynamic 'dim_2'",
+        ),
+        ("output", ("batch", 384), ("batch", 768), "output 'y0' dim 1 384 → 768"),
+        ("output", ("batch", 384), ("batch", None), None),
+        ("output", ("batch", 384), ("batch", 384, 1), "output 'y0' rank 2 → 3"),
+    ],
+)
+def test_compatibility_is_directional(
+    side: str,
+    current: tuple[int | str | None, ...],
+    candidate: tuple[int | str | None, ...],
+    problem: str | None,
+) -> None:
+    build = inputs if side == "input" else outputs
+    problems = signature_conflicts(build(current), build(candidate))
+    assert problems == ([] if problem is None else [problem])
+
+
+def test_minilm_plain_to_optimised_is_compatible_and_the_reverse_is_not() -> None:
+    """The plain torch export leaves the hidden size symbolic; packaging fixes it."""
+    plain = outputs(("batch", "sequence", "Addlast_hidden_state_dim_2"), ("batch", "dim_1"))
+    optimised = outputs(("batch", "sequence", 384), ("batch", 384))
+    assert signature_conflicts(plain, optimised) == []
+    assert len(signature_conflicts(optimised, plain)) == 2
+
+
 @pytest.mark.parametrize(
     "location",
     [
