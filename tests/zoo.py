@@ -6,6 +6,7 @@ the ones users run (onnx.helper graphs shaped like torch exports, skl2onnx, onnx
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ def column_transformer() -> ZooModel:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from sklearn.compose import ColumnTransformer
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -65,8 +67,10 @@ def column_transformer() -> ZooModel:
             ("numbers", StandardScaler(), [2, 3]),
         ]
     )
-    classifier = MLPClassifier((16,), max_iter=300, random_state=0)
-    pipeline = Pipeline([("prep", prep), ("classify", classifier)]).fit(table, labels)
+    classifier = MLPClassifier((16,), max_iter=200, random_state=0)
+    with warnings.catch_warnings():  # a few iterations are enough for a test model
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline = Pipeline([("prep", prep), ("classify", classifier)]).fit(table, labels)
     types = [
         ("city", StringTensorType([None, 1])),
         ("plan", StringTensorType([None, 1])),

@@ -65,6 +65,8 @@ def test_corrupt_compressed_artifact_is_refused(own_root: Path, handler_over: In
     assert "compressed artifact of addmul/2 does not match its manifest" in error
     ready = handler_over(http_api_event("GET", "/v2/health/ready"))
     assert (ready["statusCode"], reply_json(ready)) == (503, {"ready": False})
+    v1 = handler_over(http_api_event("GET", "/v1/models/addmul"))
+    assert v1["statusCode"] == 503 and "failed to load" in reply_json(v1)["error"]
     # The intact version still serves.
     response = handler_over(http_api_event("POST", "/v2/models/addmul/versions/1/infer", ADD))
     assert response["statusCode"] == 200

@@ -175,6 +175,15 @@ def test_v1_predict_single_and_multi_input(inference_handler: Invoke) -> None:
     assert body["predictions"] == [{"sum": [3, 3, 3, 3], "product": [2, 2, 2, 2]}]
 
 
+def test_v1_model_list_and_readiness(inference_handler: Invoke) -> None:
+    listed = reply_json(inference_handler(http_api_event("GET", "/v1/models")))
+    assert {"addmul", "mlp", "echo"} <= set(listed["models"])
+    ready = inference_handler(http_api_event("GET", "/v1/models/addmul"))
+    assert (ready["statusCode"], reply_json(ready)) == (200, {"name": "addmul", "ready": True})
+    missing = inference_handler(http_api_event("GET", "/v1/models/nope"))
+    assert missing["statusCode"] == 404 and "not found" in reply_json(missing)["error"]
+
+
 def test_gzip_request_body(inference_handler: Invoke) -> None:
     event = http_api_event(
         "POST",

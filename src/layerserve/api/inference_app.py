@@ -123,7 +123,18 @@ def create_inference_app(
         record = resolution.record
         return json_response({"name": record.model, "version": record.version, "ready": True})
 
+    async def v1_models(_: Request) -> Response:
+        return json_response({"models": service.catalog.model_names()})
+
+    async def v1_model_ready(request: Request) -> Response:
+        """KServe V1 readiness: the same resolution and error rules as V2's."""
+        resolution = service.resolve(*_names(request))
+        service.ensure_ready(resolution)
+        return json_response({"name": resolution.record.model, "ready": True})
+
     gets = {
+        "/v1/models": v1_models,
+        "/v1/models/{model}": v1_model_ready,
         "/v2/health/live": live,
         "/v2/health/ready": ready,
         "/v2": server_metadata,

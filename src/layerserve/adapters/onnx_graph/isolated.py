@@ -13,7 +13,7 @@ import itertools
 import multiprocessing
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
@@ -38,9 +38,9 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, make_toolkit: Callable[[], OnnxToolkit]) -> None:
     """The child: run each command on an in-process toolkit until the pipe closes."""
-    toolkit = OnnxToolkit()
+    toolkit = make_toolkit()
     models: dict[int, OnnxModel] = {}
     ids = itertools.count()
     while True:
@@ -93,10 +93,12 @@ def _how(process: BaseProcess) -> str:
 
 
 class _Child:
-    def __init__(self) -> None:
+    def __init__(self, make_toolkit: Callable[[], OnnxToolkit]) -> None:
         context = _context()
         self.conn, theirs = context.Pipe()
-        self.process: BaseProcess = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process: BaseProcess = context.Process(
+            target=_serve, args=(theirs, make_toolkit), daemon=True
+        )
         self.process.start()
         theirs.close()
 
@@ -140,9 +142,12 @@ class RemoteModel:
 
 class IsolatedToolkit:
     """``ModelToolkit`` whose onnxruntime steps (load check, sample runs, optimisation,
-    quantisation) run in a child process; use it as a context manager."""
+    quantisation) run in a child process; use it as a context manager.
 
-    def __init__(self) -> None:
+    ``make_toolkit`` (importable, e.g. a class) builds the child's in-process toolkit."""
+
+    def __init__(self, make_toolkit: Callable[[], OnnxToolkit] = OnnxToolkit) -> None:
+        self._make_toolkit = make_toolkit
         self._child: _Child | None = None
 
     def __enter__(self) -> IsolatedToolkit:
@@ -158,7 +163,7 @@ class IsolatedToolkit:
 
     def call(self, step: str, command: str, *args: Any) -> Any:
         if self._child is None:
-            self._child = _Child()
+            self._child = _Child(self._make_toolkit)
         try:
             return self._child.call(step, command, *args)
         except RuntimeCrashError:
