@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import orjson
 import pytest
+import zstandard
 from typer.testing import CliRunner, Result
 
 from layerserve.cli.main import app
@@ -199,3 +200,85 @@ def test_example_version_is_served_by_the_inference_handler(inference_handler: I
 
 def test_example_is_rebuilt_in_place(example_dir: Path) -> None:
     assert layerserve("example", "--out", example_dir, "--version", "1").exit_code == 0
+
+
+def offset_embedding() -> onnx.ModelProto:
+    """``ids + 100`` indexes a 4-row table: no generated id can be valid."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 2])
+    inits = [
+        numpy_helper.from_array(np.ones((4, 2), np.float32), "table"),
+        numpy_helper.from_array(np.array(100, np.int64), "offset"),
+    ]
+    nodes = [
+        helper.make_node("Add", ["ids", "offset"], ["shifted"], name="shift/Add"),
+        helper.make_node("Gather", ["table", "shifted"], ["y"], name="emb/Gather"),
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, "offset", [ids], [y], initializer=inits),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    model.ir_version = 8
+    return model
+
+
+def test_samples_that_still_fail_name_the_input_and_show_the_sample_form(tmp_path: Path) -> None:
+    result = package(saved(offset_embedding(), tmp_path), tmp_path / "layer")
+    assert_refused(result, "the model fails on the generated sample inputs: ")
+    assert "Name:'emb/Gather'" in result.stderr
+    assert (
+        "the failing node reads input 'ids'; tried 'ids' INT64 [16, 3] values 0..3" in result.stderr
+    )
+    assert (
+        "give inputs it accepts with --sample FILE.npz (numpy.savez) with arrays " in result.stderr
+    )
+    assert "ids=int64['batch', 3]" in result.stderr
+    np.savez(tmp_path / "ok.npz", ids=np.full((2, 3), -100, np.int64))
+    fixed = package(
+        saved(offset_embedding(), tmp_path),
+        tmp_path / "layer",
+        "--sample",
+        str(tmp_path / "ok.npz"),
+    )
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_int8_on_the_example_model_says_there_is_nothing_to_quantise(tmp_path: Path) -> None:
+    from layerserve.cli.example import build_example_model
+
+    path = tmp_path / "iris.onnx"
+    path.write_bytes(build_example_model().onnx)
+    result = package(path, tmp_path / "layer", "--quantize", "int8")
+    assert_refused(
+        result,
+        "nothing to quantise: the model has no MatMul/Gemm/Conv weights; it is a linear model "
+        "(ai.onnx.ml:LinearClassifier)",
+    )
+    assert not (tmp_path / "layer" / "models").exists()
+
+
+def test_gemm_weights_are_quantised_too(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.normal(0, 0.3, (8, 16)).astype(np.float32), "w")
+    bias = numpy_helper.from_array(rng.normal(0, 0.1, (8,)).astype(np.float32), "b")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])
+    node = helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc", transB=1, alpha=0.5)
+    graph = helper.make_graph([node], "gemm", [x], [y], initializer=[weight, bias])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    result = package(saved(model, tmp_path), tmp_path / "layer", "--quantize", "int8", "--json")
+    assert result.exit_code == 0, result.output
+    manifest = Manifest.from_json(result.stdout)
+    assert manifest.quantization is not None and manifest.quantization.min_cosine_similarity > 0.99
+    compressed = tmp_path / "layer" / "models" / "m" / "1" / "model.onnx.zst"
+    quantised = onnx.load_model_from_string(
+        zstandard.ZstdDecompressor().decompress(compressed.read_bytes())
+    )
+    assert "MatMulInteger" in {node.op_type for node in quantised.graph.node}
+    kinds = {(t.data_type, tuple(t.dims)) for t in quantised.graph.initializer}
+    assert (TensorProto.INT8, (16, 8)) in kinds and (TensorProto.FLOAT, (16, 8)) not in kinds
