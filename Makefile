@@ -7,12 +7,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 RUN_DIR ?= .run
 
-.PHONY: help venv run test unit lint types imports format bench build layer-size clean
+.PHONY: help venv run test test-models unit lint types imports format bench build layer-size clean
 
 help:
 	@echo "make run    - two example versions served on $(HOST):$(PORT), a guarded 10% canary, synthetic traffic"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make lint   - ruff, mypy and the import contracts only"
+	@echo "make test-models - opt-in model tests: full-size models and torch exports"
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
 	@echo "make build  - sam build (no Docker) and report the runtime layer size"
 
@@ -29,6 +30,11 @@ run: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
+
+# torch (CPU) and its converter are installed here only: the default run does not need them.
+test-models: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 onnxconverter-common==1.16.0
+	$(BIN)/python -m pytest -m models -p no:randomly --durations=10
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

@@ -213,6 +213,16 @@ def token_inputs(
     return {"input_ids": ids, "attention_mask": mask}
 
 
+def bert_inputs(
+    batch: int, sequence: int, vocab: int = 30522, seed: int = 0
+) -> dict[str, np.ndarray[Any, Any]]:
+    """``token_inputs`` plus ``token_type_ids``: sentence A (0) then sentence B (1)."""
+    feeds = token_inputs(batch, sequence, vocab, seed)
+    types = np.zeros((batch, sequence), np.int64)
+    types[:, sequence // 2 :] = 1
+    return {**feeds, "token_type_ids": types}
+
+
 # --- packaging -----------------------------------------------------------------------------
 def package(
     model: onnx.ModelProto, layer: Path, name: str, request: PackageRequest | None = None

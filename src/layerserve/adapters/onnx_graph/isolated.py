@@ -31,9 +31,11 @@ _WORKER = "layerserve.adapters.onnx_graph.isolated"
 
 
 def _context() -> Any:
+    """The fork server imports the main module once, so that children need not run it
+    again each (as a script, it must guard its work with ``if __name__ == "__main__"``)."""
     if sys.platform == "linux":
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([_WORKER])
+        context.set_forkserver_preload(["__main__", _WORKER])
         return context
     return multiprocessing.get_context("spawn")
 

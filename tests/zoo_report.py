@@ -1,0 +1,66 @@
+"""``python -m tests.zoo_report``: the zoo table (each model × mode, its outcome and the
+int8 figures), from the same packaging, serving and comparison as the zoo tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests import zoo
+from tests.zoo_serving import MODES, Outcome, compare, direct, package, packaged_onnx
+
+
+def _handler(models_root: Path, scratch: Path) -> Any:
+    from layerserve.lambdas import inference
+    from layerserve.local.events import FakeLambdaContext
+
+    os.environ.update(
+        LAYERSERVE_MODELS_DIR=str(models_root),
+        LAYERSERVE_SCRATCH_DIR=str(scratch),
+        POWERTOOLS_METRICS_NAMESPACE="layerserve-zoo",
+    )
+    inference.asgi_adapter.cache_clear()
+    return lambda event: inference.handler(event, FakeLambdaContext())
+
+
+def _row(outcome: Outcome) -> str:
+    if outcome.exit_code != 0:
+        return f"| {outcome.model} | {outcome.mode} | refused: `{outcome.refusal}` | | |"
+    diffs = ", ".join(f"{k} {v:.3g}" for k, v in outcome.vs_original.items()) or "-"
+    figures = ""
+    gate = outcome.manifest.quantization if outcome.manifest else None
+    if gate is not None:
+        figures = "; ".join(
+            f"{item.name}: worst {item.min_cosine_similarity:.5f}, p5 "
+            f"{item.p5_cosine_similarity:.5f}, median {item.median_cosine_similarity:.5f}, "
+            f"max abs {item.max_abs_error:.3g}"
+            for item in gate.outputs
+        )
+    return (
+        f"| {outcome.model} | {outcome.mode} | packaged; served vs direct "
+        f"{outcome.served_vs_direct} | {diffs} | {figures} |"
+    )
+
+
+def main() -> None:
+    print("| model | mode | outcome | served vs original (max abs) | int8 gate (cosine per row) |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="layerserve-zoo-") as tmp:
+        for build in zoo.ALL:
+            model = build()
+            folder = Path(tmp) / model.name
+            layer = folder / "layer"
+            (layer / "models").mkdir(parents=True)
+            invoke = _handler(layer / "models", folder / "scratch")
+            outcomes = [package(model, mode, folder, layer) for mode in MODES]
+            reference = direct(packaged_onnx(layer, model.name, "default"), model.request)
+            for outcome in outcomes:
+                if outcome.exit_code == 0:
+                    compare(outcome, model, layer, invoke, reference)
+                print(_row(outcome))
+
+
+if __name__ == "__main__":
+    main()
