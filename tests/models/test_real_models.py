@@ -93,8 +93,8 @@ def test_real_models_package_serve_exactly_or_refuse_in_one_line(
 ) -> None:
     model = BUILDERS[name]()
     layer = models_root.parent
-    for mode in MODES:
-        outcome = package(model, mode, tmp_path, layer)
+    outcomes = {mode: package(model, mode, tmp_path, layer) for mode in MODES}
+    for mode, outcome in outcomes.items():
         if outcome.exit_code != 0:
             assert mode == "int8", outcome.refusal
             assert outcome.refusal.startswith("error: nothing to quantise: ")
