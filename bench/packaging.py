@@ -3,10 +3,11 @@
 A BERT-shaped encoder with MiniLM-L6's dimensions and ``token_type_ids`` (FP32, ~90 MB;
 ``bench.models.bert_encoder``) is packaged by ``layerserve package`` in a fresh process
 with the defaults only (no ``--sample``: the generated samples must suit it), then with
-``--optimize --quantize int8``. Each run reports its wall time and the peak resident
-memory of the whole process tree (CLI plus the child that runs onnxruntime), polled
-from ``/proc``. The int8 package is then cold-started like ``bench.cold_start`` does,
-beside the synthetic MiniLM (no token types) packaged the same way.
+``--optimize --quantize int8``. Each run reports its wall time and the peak memory of
+the whole process tree (CLI, fork server and the child that runs onnxruntime: PSS, so
+pages they share count once), polled from ``/proc``. The int8 package is then
+cold-started as ``bench.cold_start`` does, beside the synthetic MiniLM (no token types)
+packaged the same way.
 """
 
 from __future__ import annotations
@@ -22,33 +23,44 @@ import onnx
 from bench import cold_start, models
 from layerserve.domain.manifest import Manifest
 
-POLL_S = 0.02
-PAGE = 4096
+POLL_S = 0.05
 MODES = {"defaults": (), "--optimize --quantize int8": ("--optimize", "--quantize", "int8")}
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, from ``/proc``."""
+def _tree(root: int) -> list[int]:
+    """``root`` and all its descendants, from ``/proc``."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue  # the process ended meanwhile
-        pid = int(stat.parent.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = int(fields[21]) * PAGE
-    total, todo = 0, [root]
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        found.append(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return found
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size: shared pages (a fork server's) counted once over the tree."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_memory(root: int) -> int:
+    return sum(_pss(pid) for pid in _tree(root))
 
 
 def package_cli(model: Path, out: Path, options: tuple[str, ...]) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS of one ``layerserve package`` run."""
+    """Wall seconds and peak memory (PSS summed over the process tree) of one run."""
     command = [
         str(Path(sys.executable).with_name("layerserve")),
         "package", str(model), "--name", "bert", "--version", "1", "--out", str(out),
@@ -58,7 +70,7 @@ def package_cli(model: Path, out: Path, options: tuple[str, ...]) -> tuple[float
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+        peak = max(peak, _tree_memory(process.pid))
         time.sleep(POLL_S)
     wall = time.perf_counter() - started
     if process.returncode != 0:
@@ -74,7 +86,7 @@ def main() -> None:
         onnx.save_model(models.bert_encoder(), str(path))
         size = path.stat().st_size / 2**20
         print(f"BERT-shaped encoder (MiniLM-L6 dimensions, token_type_ids): {size:.1f} MiB FP32")
-        print(f"{'layerserve package':<32}{'wall s':>8}{'peak RSS MiB':>14}")
+        print(f"{'layerserve package':<32}{'wall s':>8}{'peak PSS MiB':>14}")
         for label, options in MODES.items():
             wall, peak = package_cli(path, folder / "layer", options)
             print(f"{label:<32}{wall:>8.2f}{peak / 2**20:>14.0f}")

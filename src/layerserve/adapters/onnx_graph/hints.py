@@ -26,6 +26,8 @@ _CATEGORY_KEYS = {
     "CategoryMapper": ("cats_strings", "cats_int64s"),
 }
 MASK_WORDS = ("mask",)
+_SMALL = 1024
+"""Elements of a stored tensor worth reading for a hint (tables are only measured)."""
 TOKEN_TYPE_WORDS = ("token_type", "segment")
 
 
@@ -43,15 +45,22 @@ class _Graph:
         for node in graph.node:
             for index, name in enumerate(node.input):
                 self.consumers[name].append((node, index))
-        self.constants: dict[str, np.ndarray] = {
-            tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer
-        }
+        self.stored: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
         for node in graph.node:
             if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+                self.stored[node.output[0]] = node.attribute[0].t
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        """The dimensions of a stored tensor, without reading its values."""
+        tensor = self.stored.get(name)
+        return None if tensor is None else tuple(tensor.dims)
 
     def constant(self, name: str) -> np.ndarray | None:
-        return self.constants.get(name)
+        """A small stored tensor's values (indices, depths)."""
+        tensor = self.stored.get(name)
+        if tensor is None or int(np.prod(tensor.dims)) > _SMALL:
+            return None
+        return numpy_helper.to_array(tensor)
 
 
 def input_hints(graph: onnx.GraphProto, inputs: list[str]) -> dict[str, InputHint]:
@@ -117,9 +126,9 @@ def _learn(
 ) -> InputHint:
     label = f"{node.op_type} '{node.name}'" if node.name else node.op_type
     if node.op_type == "Gather" and index == 1:
-        table = view.constant(node.input[0])
-        if table is not None and table.ndim:
-            rows = int(table.shape[_attr(node, "axis", 0) % table.ndim])
+        table = view.shape(node.input[0])
+        if table:
+            rows = int(table[_attr(node, "axis", 0) % len(table)])
             return _narrow(hint, rows, f"{label} reads a table of {rows} rows")
     if node.op_type == "OneHot" and index == 0:
         depth = view.constant(node.input[1])

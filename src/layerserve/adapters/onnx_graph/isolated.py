@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from layerserve.adapters.onnx_graph.toolkit import OnnxModel, OnnxToolkit
-from layerserve.domain.errors import LayerserveError
+from layerserve.domain.errors import InvalidModelError, LayerserveError
 from layerserve.domain.manifest import SessionSettings
 from layerserve.services.packaging.errors import RuntimeCrashError
 from layerserve.services.packaging.ports import Arrays, ModelFacts
@@ -65,15 +65,17 @@ def _execute(
 ) -> Any:
     if command == "load":
         handle = next(ids)
-        models[handle] = toolkit.load(*args)
+        models.clear()  # one session at a time: a packaging step runs a model right after
+        models[handle] = toolkit.load(*args)  # opening it, so older ones only hold memory
         return handle, models[handle].facts
     if command == "run":
         handle, feeds = args
+        if handle not in models:
+            raise InvalidModelError("a model is run after a newer one was opened")
         return models[handle].run(feeds)
-    if command == "optimize":
-        return toolkit.optimize(*args)
-    if command == "quantize_int8":
-        return toolkit.quantize_int8(*args)
+    if command in ("optimize", "quantize_int8"):
+        models.clear()  # a transformation follows the last model's runs
+        return getattr(toolkit, command)(*args)
     raise ValueError(f"unknown command {command!r}")
 
 

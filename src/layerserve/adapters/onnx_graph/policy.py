@@ -55,7 +55,9 @@ def refuse_custom_domains(model: onnx.ModelProto) -> None:
         )
 
 
-def full_check(model: onnx.ModelProto) -> None:
+def full_check(model: onnx.ModelProto | bytes) -> None:
+    """The checker with shape inference; given the serialised bytes, it skips serialising
+    the model again (seconds and a copy for a large model)."""
     try:
         onnx.checker.check_model(model, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:

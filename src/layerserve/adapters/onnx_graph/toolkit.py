@@ -45,7 +45,7 @@ class OnnxToolkit:
         model = policy.parse(data)
         policy.refuse_external_data(model)
         policy.refuse_custom_domains(model)
-        policy.full_check(model)
+        policy.full_check(data)
         facts = describe(model)
         return OnnxModel(facts, runtime.open_session(data, settings or SessionSettings()))
 
