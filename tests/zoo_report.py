@@ -4,6 +4,7 @@ int8 figures), from the same packaging, serving and comparison as the zoo tests.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,17 @@ def _row(outcome: Outcome) -> str:
     )
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    """``--models`` adds the opt-in ones (full-size BERT, torch exports: needs torch)."""
+    builders = list(zoo.ALL)
+    if "--models" in argv:
+        from tests.models.test_real_models import BUILDERS
+
+        builders += list(BUILDERS.values())
     print("| model | mode | outcome | served vs original (max abs) | int8 gate (cosine per row) |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="layerserve-zoo-") as tmp:
-        for build in zoo.ALL:
+        for build in builders:
             model = build()
             folder = Path(tmp) / model.name
             layer = folder / "layer"
@@ -63,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

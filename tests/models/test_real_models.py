@@ -35,17 +35,20 @@ def torch_gru(half: bool) -> zoo.ZooModel:
             steps, last = self.gru(x)
             return steps, last.squeeze(0)
 
-    return _export(torch, Recurrent(), torch.randn(2, 5, 8), "torch-gru", half)
+    example = torch.randn(2, 5, 8)
+    return _export(torch, Recurrent(), example, "torch-gru", half, ["steps", "last"])
 
 
 def torch_mlp_fp16() -> zoo.ZooModel:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     layers = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
-    return _export(torch, layers, torch.randn(3, 16), "torch-mlp", half=True)
+    return _export(torch, layers, torch.randn(3, 16), "torch-mlp", True, ["scores"])
 
 
-def _export(torch: object, module: object, example: object, name: str, half: bool) -> zoo.ZooModel:
+def _export(
+    torch: object, module: object, example: object, name: str, half: bool, outputs: list[str]
+) -> zoo.ZooModel:
     import io
 
     import onnx
@@ -55,8 +58,8 @@ def _export(torch: object, module: object, example: object, name: str, half: boo
     module.eval()  # type: ignore[attr-defined]
     axes = {"x": {0: "batch", 1: "sequence"} if example.dim() == 3 else {0: "batch"}}  # type: ignore[attr-defined]
     t.onnx.export(  # type: ignore[attr-defined]
-        module, (example,), buffer, input_names=["x"], dynamic_axes=axes, dynamo=False,
-        opset_version=17,
+        module, (example,), buffer, input_names=["x"], output_names=outputs,
+        dynamic_axes=axes, dynamo=False, opset_version=17,
     )  # fmt: skip
     model = onnx.load_model_from_string(buffer.getvalue())
     request = example.numpy()  # type: ignore[attr-defined]

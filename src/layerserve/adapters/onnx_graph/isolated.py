@@ -92,7 +92,7 @@ def _how(process: BaseProcess) -> str:
         try:
             return signal.Signals(-code).name
         except ValueError:
-            return f"signal {-code}"
+            return f"SIG{-code}"
     return f"exit code {code}"
 
 

@@ -62,7 +62,8 @@ class RuntimeCrashError(InvalidModelError):
     """onnxruntime crashed (the child process running it died) during one packaging step."""
 
     def __init__(self, step: str, how: str) -> None:
-        super().__init__(f"onnxruntime crashed ({how}) while {step}")
+        what = "onnxruntime crashed" if how.startswith("SIG") else "the onnxruntime process ended"
+        super().__init__(f"{what} ({how}) while {step}")
         self.step = step
         self.how = how
 

@@ -104,8 +104,7 @@ class Packager:
                 if index + 1 == len(levels):
                     raise _crash_way_out(crash, level, pinned is not None) from None
                 notes.append(
-                    f"onnxruntime crashed ({crash.how}) while {crash.step} at session level "
-                    f"{level}; trying level {levels[index + 1]}"
+                    f"{crash.message} at session level {level}; trying level {levels[index + 1]}"
                 )
                 continue
             return start, samples, settings, tuple(notes)
