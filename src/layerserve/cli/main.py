@@ -7,6 +7,7 @@ import typer
 from layerserve.cli.batch import batch
 from layerserve.cli.dev import dev
 from layerserve.cli.example import example
+from layerserve.cli.failures import add_command
 from layerserve.cli.package import package
 from layerserve.cli.registry import register_commands
 
@@ -16,11 +17,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command()(dev)
-app.command()(package)
-app.command()(example)
+for command in (dev, package, example):
+    add_command(app, command)
 register_commands(app)
-app.command()(batch)
+add_command(app, batch)
 
 
 @app.callback()
