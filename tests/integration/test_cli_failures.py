@@ -10,12 +10,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import NoCredentialsError
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner, Result
 
 from layerserve.cli.extra import CLI_EXTRA_HINT
 from layerserve.cli.failures import describe
-from layerserve.cli.main import app
+from layerserve.cli.main import app, run
 from tests import onnx_builders
 from tests.batch_support import fake_credentials
 from tests.packaged import package
@@ -156,3 +157,33 @@ def test_the_console_script_runs_the_app() -> None:
         check=False,
     )
     assert done.returncode == 0 and "batch" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["batch"], "Missing argument 'file'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["canary", "m", "1", "--weight", "200"], "--weight"),
+        (["status", "--endpoint", "http://127.0.0.1:1"], "cannot reach http://127.0.0.1:1"),
+    ],
+)
+def test_the_console_script_prints_usage_errors_in_one_line(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(args)
+    assert exited.value.code in (1, 2)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
+
+
+def test_the_console_script_exits_zero_on_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["status", "--help"])
+    assert exited.value.code == 0 and "--endpoint" in capsys.readouterr().out
+
+
+def test_missing_credentials_say_what_to_set() -> None:
+    message = describe(NoCredentialsError())
+    assert message.startswith("no AWS credentials") and "AWS_ACCESS_KEY_ID" in message

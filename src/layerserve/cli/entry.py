@@ -12,10 +12,10 @@ from layerserve.cli.extra import CLI_EXTRA_HINT, is_cli_extra_module
 
 def main() -> None:
     try:
-        from layerserve.cli.main import app
+        from layerserve.cli.main import run
     except ImportError as exc:
         if not is_cli_extra_module(exc.name):
             raise
         sys.stderr.write(f"layerserve: {CLI_EXTRA_HINT}\n")
         raise SystemExit(1) from None
-    app()
+    run()

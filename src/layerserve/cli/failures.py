@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import typer
 from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, EndpointConnectionError, NoCredentialsError
 from botocore.exceptions import ClientError as AwsClientError
 
 from layerserve.cli.extra import CLI_EXTRA_HINT, is_cli_extra_module
@@ -112,12 +112,17 @@ _FAMILIES: tuple[tuple[type[BaseException], Callable[[Any], str]], ...] = (
     (CallError, _call),
     (LayerserveError, lambda exc: exc.message),
     (EndpointConnectionError, lambda exc: f"cannot reach {exc.kwargs.get('endpoint_url')}"),
+    (NoCredentialsError, lambda _: _NO_CREDENTIALS),
     (AwsClientError, _aws),
     (BotoCoreError, str),
     (Boto3Error, _boto3),
     (ImportError, _import),
     (ConnectionError, lambda exc: f"cannot connect: {exc}"),
     (OSError, _os),  # urllib's URLError is an OSError
+)
+_NO_CREDENTIALS = (
+    "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+    '(any values do for the local stack: eval "$(make -s local-env)")'
 )
 _HTTP_CLIENTS = ("httpx", "httpcore", "urllib3", "requests")
 

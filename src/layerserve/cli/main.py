@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from layerserve.cli.batch import batch
 from layerserve.cli.dev import dev
@@ -26,3 +30,21 @@ add_command(app, batch)
 @app.callback()
 def main() -> None:
     """Package, serve, register and watch ONNX model versions."""
+
+
+def run(args: Sequence[str] | None = None) -> None:
+    """The console script: a usage error is one line too, pointing at ``--help``."""
+    try:
+        status = app(args=args, standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        status = exc.exit_code
+    except ClickException as exc:
+        hint = ""
+        if isinstance(exc, UsageError) and exc.ctx is not None:
+            hint = f" (see: {exc.ctx.command_path} --help)"
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}{hint}\n")
+        status = exc.exit_code
+    except typer.Abort:
+        status = 1
+    sys.exit(status if isinstance(status, int) else 0)
