@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from layerserve.domain.errors import LayerserveError
-from layerserve.domain.manifest import Dim
+from layerserve.domain.tensors import protocol_shape
 from layerserve.services.packaging import (
     LambdaBudget,
     OutputAgreement,
@@ -109,11 +109,6 @@ def budget_text(fit: BudgetReport) -> str:
     remaining = room - fit.layer_bytes
     rest = f"{mb(remaining)} remain" if remaining >= 0 else f"{mb(-remaining)} too much"
     return f"this version uses {mb(fit.layer_bytes)} ({fit.fraction:.1%}) of {mb(room)}; {rest}"
-
-
-def protocol_shape(dims: tuple[Dim, ...]) -> str:
-    """A shape as the Open Inference Protocol writes it: ``[-1, 4]`` (-1: dynamic)."""
-    return "[" + ", ".join(str(d) if isinstance(d, int) and d >= 0 else "-1" for d in dims) + "]"
 
 
 def package(
