@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from starlette.testclient import TestClient
 
 from layerserve.api.inference_app import create_inference_app
 from layerserve.api.openapi import DOCS_PATH, OPENAPI_PATH, openapi_document
@@ -25,6 +25,7 @@ from layerserve.bootstrap import build_inference_service
 from layerserve.settings import InferenceSettings
 from tests.apigw import http_api_event, reply_json
 from tests.conftest import Invoke
+from tests.servers import serving
 
 MODELS = ["addmul", "mlp", "echo", "id-int64", "id-bytes", "id-fp16", "id-bool", "no-such-model"]
 VERSIONS = ["1", "2", "production", "9"]
@@ -68,8 +69,8 @@ def _with_known_names(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_document_is_served_and_names_every_route(app: Any) -> None:
-    client = TestClient(app)
-    served = client.get(OPENAPI_PATH)
+    with serving(app) as address:
+        served = httpx.get(f"http://{address}{OPENAPI_PATH}")
     assert served.status_code == 200 and served.headers["content-type"] == "application/json"
     assert served.json() == openapi_document()
     paths = set(served.json()["paths"])
@@ -79,7 +80,8 @@ def test_the_document_is_served_and_names_every_route(app: Any) -> None:
 
 
 def test_the_docs_page_renders_every_route(app: Any) -> None:
-    page = TestClient(app).get(DOCS_PATH)
+    with serving(app) as address:
+        page = httpx.get(f"http://{address}{DOCS_PATH}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     for path in openapi_document()["paths"]:
         assert path in page.text
