@@ -120,3 +120,15 @@ def test_metrics_header_names_the_version() -> None:
     console = Console(record=True, width=160)
     show_metrics(console, report)
     assert console.export_text().splitlines()[0] == "iris version 2"
+
+
+def test_api_field_names_become_cli_flags(registry_url: str, layer: Path) -> None:
+    folder = layer / "models" / "addmul"
+    for version in ("1", "2"):
+        assert registry_cli(registry_url, "register", str(folder / version))[0] == 0
+    assert registry_cli(registry_url, "promote", "addmul", "1")[0] == 0
+    code, _, err = registry_cli(
+        registry_url, "canary", "addmul", "2", "-w", "10", "--steps", "50,10"
+    )
+    assert code == 1 and "--steps" in err and "body." not in err, err
+    assert err.count("\n") == 1

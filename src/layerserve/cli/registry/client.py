@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import quote, urlencode
 
 import botocore.session
@@ -103,6 +103,27 @@ class RegistryClient:
         return _decode(response)
 
 
+_CLI_WORDS: Final = (
+    ("pass force=true", "pass --force"),
+    ("body.policy.steps", "--steps"),
+    ("body.policy.bake_seconds", "--bake"),
+    ("body.policy.min_samples", "--min-samples"),
+    ("body.policy.max_error_rate_increase", "--max-error-increase"),
+    ("body.policy.max_p99_ratio", "--max-p99-ratio"),
+    ("body.policy.max_psi", "--max-psi"),
+    ("body.weight", "--weight"),
+    ("body.expected_revision", "--revision"),
+    ("body.reason", "--reason"),
+)
+"""The API names request fields; a deployer typed the CLI's flags."""
+
+
+def in_cli_words(message: str) -> str:
+    for api_word, flag in _CLI_WORDS:
+        message = message.replace(api_word, flag)
+    return message
+
+
 def _decode(response: AWSResponse) -> Any:
     try:
         payload = orjson.loads(response.content) if response.content else None
@@ -116,7 +137,7 @@ def _decode(response: AWSResponse) -> Any:
         message = str(payload.get("error") or payload.get("message"))
     else:
         message = response.text[:200] or "no details"
-    message = message.replace("pass force=true", "pass --force")  # the CLI's word for it
+    message = in_cli_words(message)
     if isinstance(payload, dict) and "revision" in payload:
         message += f" (current revision {payload['revision']})"
     raise RegistryCallError(response.status_code, message)
