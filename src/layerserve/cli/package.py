@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from layerserve.cli.failures import fail as fail  # example.py takes it from here too
 from layerserve.domain.errors import LayerserveError
 from layerserve.domain.tensors import protocol_shape
 from layerserve.services.packaging import (
@@ -54,12 +55,6 @@ def rich_progress(console: Console) -> Iterator[RichProgress]:
     columns = (SpinnerColumn(finished_text=""), TextColumn("{task.description}"))
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         yield RichProgress(progress)
-
-
-def fail(message: str) -> NoReturn:
-    """One line on stderr, no traceback, non-zero exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def agreement_table(title: str, figures: tuple[OutputAgreement, ...]) -> Table:
