@@ -88,6 +88,9 @@ def test_the_docs_page_renders_every_route(app: Any) -> None:
     assert "<script" not in page.text and "inference_request" in page.text
 
 
+# Known, for the codec's owners: a float beyond FP16's range becomes inf with numpy's
+# overflow warning (a 200, not a 5xx); whether to refuse it is a codec decision.
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_fuzzing_every_operation_finds_no_server_error(app: Any) -> None:
     schema = schemathesis.openapi.from_dict(_with_known_names(openapi_document()))
     schema.app = app
