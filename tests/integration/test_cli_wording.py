@@ -53,6 +53,7 @@ def test_no_help_shows_a_value_type_on_a_flag(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("COLUMNS", "200")
     commands = ["dev", "package", "example", "register", "promote", "canary", "rollback",
                 "archive", "status", "history", "metrics", "batch"]  # fmt: skip
+    assert "<bool>" not in runner.invoke(app, ["--help"]).stdout
     for command in commands:
         shown = runner.invoke(app, [command, "--help"])
         assert shown.exit_code == 0, shown.output

@@ -12,6 +12,7 @@ from layerserve.cli.batch import batch
 from layerserve.cli.dev import dev
 from layerserve.cli.example import example
 from layerserve.cli.failures import add_command
+from layerserve.cli.flags import FlagGroup
 from layerserve.cli.package import package
 from layerserve.cli.registry import register_commands
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     help="ONNX models as a service on AWS Lambda.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=FlagGroup,
 )
 for command in (dev, package, example):
     add_command(app, command)
