@@ -75,7 +75,11 @@ def test_make_env_puts_layerserve_and_sam_on_path_and_names_the_stack() -> None:
 def test_make_run_fixes_the_emulator_port_and_says_how_to_reach_it() -> None:
     plan = _make("-n", "run", "PORT=9000")
     assert "--port 9000" in plan and "--aws-port 4566" in plan
-    assert "local-env HOST=127.0.0.1 PORT=9000 AWS_PORT=4566" in plan
+    assert (
+        "export LAYERSERVE_ENDPOINT=http://127.0.0.1:9000 AWS_ENDPOINT_URL=http://127.0.0.1:4566"
+        in plan
+    )
+    assert 'eval "$(make -s local-env HOST=127.0.0.1 PORT=9000 AWS_PORT=4566)"' in plan
     assert "PORT=" in README and "AWS_PORT=" in README
 
 
