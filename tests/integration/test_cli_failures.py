@@ -187,3 +187,31 @@ def test_the_console_script_exits_zero_on_help(capsys: pytest.CaptureFixture[str
 def test_missing_credentials_say_what_to_set() -> None:
     message = describe(NoCredentialsError())
     assert message.startswith("no AWS credentials") and "AWS_ACCESS_KEY_ID" in message
+
+
+def test_dev_against_an_unreachable_aws_endpoint(version_dir: Path, tmp_path: Path) -> None:
+    """``dev --external-aws`` with nothing behind AWS_ENDPOINT_URL: one line, no server."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    layer = version_dir.parents[2]
+    args = ["dev", "--models", str(layer), "--external-aws", "--port", str(closed_port())]
+    code = "import sys; from layerserve.cli.main import run; run(sys.argv[1:])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
