@@ -15,9 +15,15 @@ import pytest
 
 from layerserve.bootstrap import build_inference_service
 from layerserve.domain.batch import BatchLayout
-from layerserve.domain.errors import ServiceUnavailableError
+from layerserve.domain.errors import (
+    InferenceFailedError,
+    InvalidInputError,
+    ModelNotReadyError,
+    ServiceUnavailableError,
+)
 from layerserve.lambdas.batch.codec import JsonRequestCodec
 from layerserve.services.batch import BatchOptions, BatchService
+from layerserve.services.batch.failures import fails_more_than_the_line, line_error
 from layerserve.services.inference import InferenceService, InferResult
 from layerserve.settings import InferenceSettings
 from tests import onnx_builders
@@ -185,3 +191,42 @@ def test_array_rows_that_fail_only_together_are_halved_until_they_run(
     assert outcome.status == "succeeded"
     result = np.load(io.BytesIO(objects.get("outputs/gather/a.npy.result.npz")))
     np.testing.assert_array_equal(result["y"][:, 0], indexes.astype(np.float32))
+
+
+def test_a_model_that_stops_serving_mid_file_ends_the_job(inference: CountingInference) -> None:
+    objects = MemoryObjects()
+    body = b"".join(b"%d\n" % (i % 10) for i in range(20))
+
+    def unloadable(request: Any) -> None:
+        raise ModelNotReadyError("model 'gather' version '1' failed to load: injected")
+
+    inference.hook = unloadable
+    (outcome,) = run_to_end(
+        _service(inference, objects), objects.add("inputs/gather/n.jsonl", body)
+    )
+    assert outcome.status == "failed"
+    assert "failed to load" in json.loads(objects.get("outputs/gather/n.jsonl.error.json"))["error"]
+    assert inference.runs == 1
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (InvalidInputError("bad shape"), "bad shape"),
+        (InferenceFailedError("inference failed: boom"), "inference failed: boom"),
+        (TypeError("'<=' not supported\nmore"), "unexpected failure on this input "
+         "(TypeError: '<=' not supported)"),
+        (ValueError(), "unexpected failure on this input (ValueError)"),
+    ],
+)  # fmt: skip
+def test_what_a_line_error_says(exc: Exception, message: str) -> None:
+    assert line_error(exc) == message
+
+
+@pytest.mark.parametrize(
+    "exc", [ServiceUnavailableError("storage down"), ModelNotReadyError("cannot load")]
+)
+def test_outages_and_unservable_models_are_never_a_lines_error(exc: Exception) -> None:
+    assert fails_more_than_the_line(exc)
+    with pytest.raises(type(exc)):
+        line_error(exc)
