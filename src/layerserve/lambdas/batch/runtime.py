@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 IDEMPOTENCY_KEY_PREFIX = "layerserve-batch"
 PLAN_KEY_PREFIX = "layerserve-batch-plan"
-RunJob = Callable[..., dict[str, Any]]
-PlanJob = Callable[..., dict[str, Any]]
+Step = Callable[..., dict[str, Any]]
+"""A step of a job, run at most once per idempotency key (keyword arguments only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,10 @@ class BatchRuntime:
     service: BatchService
     configs: tuple[IdempotencyConfig, ...]
     """Every idempotency configuration: each needs the invocation's Lambda context."""
-    plan_job: PlanJob
+    plan_job: Step
     """``plan_job(upload=plan_data(source))``: the upload's stored plan (a ``Continuation``
     as JSON), made on the first delivery of its event and returned to every later one."""
-    run_job: RunJob
+    run_job: Step
     """``run_job(job=Continuation.idempotency_data(), clock=..., continuer=...)``."""
     invoker: LambdaInvoker
 
@@ -117,18 +117,18 @@ def build_runtime(
 
 
 def _once(
-    function: Callable[..., dict[str, Any]],
+    function: Step,
     argument: str,
     prefix: str,
     config: IdempotencyConfig,
     table: str,
     dynamodb: DynamoDBClient,
-) -> Callable[..., dict[str, Any]]:
+) -> Step:
     """``function`` run at most once per key. Each gets its own persistence layer: a
     layer remembers the key prefix of the function it serves, and tests share one
     runtime across threads."""
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
-    wrapped: Callable[..., dict[str, Any]] = idempotent_function(
+    wrapped: Step = idempotent_function(
         function,
         data_keyword_argument=argument,
         persistence_store=persistence,
