@@ -131,6 +131,8 @@ KINDS = {
     "index out of a Gather's range": Kind("gather", _v2(("idx", "INT64", [1], [99])), _gather_v2),
     "V1 null in INT64": Kind("id-int64", [1, None, 3], _int64_v1),
     "V1 index out of a Gather's range": Kind("gather", 99, _gather_v1),
+    "invalid JSON": Kind("id-int64", b'{"inputs": [{"name": "x",', _int64_v2),
+    "an empty line": Kind("id-int64", b"   ", _int64_v2),
     "a response-sized monster": Kind(
         "id-fp32",
         _v2(("x", "FP32", [MONSTER_VALUES // 3, 3], [0.123456] * MONSTER_VALUES)),
@@ -141,7 +143,9 @@ KINDS = {
 
 
 def _jsonl(lines: list[Any]) -> bytes:
-    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    """One line per item; ``bytes`` items are written as they are."""
+    raw = [line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines]
+    return b"".join(line + b"\n" for line in raw)
 
 
 def _results(stack: BatchStack, key: str) -> list[dict[str, Any]]:
@@ -155,12 +159,15 @@ def test_a_hostile_line_costs_only_itself(stack: BatchStack, name: str, position
     goods = [kind.good(i) for i in range(LINES)]
     lines = [request for request, _, _ in goods]
     lines[position] = kind.bad
-    key = f"inputs/{kind.model}/hostile.jsonl"
-    (outcome,) = stack.invoke(stack.upload(key, _jsonl(lines)))["outcomes"]
+    file = f"{name.replace(' ', '-')}-{position}.jsonl"
+    (outcome,) = stack.invoke(stack.upload(f"inputs/{kind.model}/{file}", _jsonl(lines)))[
+        "outcomes"
+    ]
+    output = f"outputs/{kind.model}/{file}"
 
     bad = 0 if kind.error is None else 1
     assert (outcome["status"], outcome["records"], outcome["errors"]) == ("succeeded", LINES, bad)
-    results = _results(stack, f"outputs/{kind.model}/hostile.jsonl.result.jsonl")
+    results = _results(stack, f"{output}.result.jsonl")
     assert [r["line"] for r in results] == list(range(1, LINES + 1))
     for index, (result, (_, read, expected)) in enumerate(zip(results, goods, strict=True)):
         if index != position:
@@ -170,10 +177,10 @@ def test_a_hostile_line_costs_only_itself(stack: BatchStack, name: str, position
         assert len(hostile["outputs"][0]["data"]) == MONSTER_VALUES
     else:
         assert hostile["error"] and "outputs" not in hostile and "prediction" not in hostile
-    summary = stack.get_json(f"outputs/{kind.model}/hostile.jsonl.summary.json")
+    summary = stack.get_json(f"{output}.summary.json")
     assert (summary["records"], summary["ok"], summary["errors"]) == (LINES, LINES - bad, bad)
     assert [s["line"] for s in summary["error_samples"]] == [position + 1] * bad
-    assert not [k for k in stack.keys("outputs/") if k.endswith(".error.json")]
+    assert stack.keys(f"{output}.error.json") == []
 
 
 @pytest.mark.parametrize("position", POSITIONS, ids=["first", "middle", "last"])
@@ -181,9 +188,10 @@ def test_a_csv_row_out_of_a_gathers_range(stack: BatchStack, position: int) -> N
     rows = [str(i) for i in range(LINES)]
     rows[position] = "99"
     body = ("\n".join(rows) + "\n").encode()
-    (outcome,) = stack.invoke(stack.upload("inputs/gather/rows.csv", body))["outcomes"]
+    key = f"gather/rows-{position}.csv"
+    (outcome,) = stack.invoke(stack.upload(f"inputs/{key}", body))["outcomes"]
     assert (outcome["status"], outcome["records"], outcome["errors"]) == ("succeeded", LINES, 1)
-    results = _results(stack, "outputs/gather/rows.csv.result.jsonl")
+    results = _results(stack, f"outputs/{key}.result.jsonl")
     for index, result in enumerate(results):
         if index == position:
             assert "out of" in result["error"] or "bounds" in result["error"]
@@ -225,7 +233,7 @@ def test_an_array_row_the_model_rejects_ends_in_an_error_object_naming_it(
     error = stack.get_json("outputs/gather/idx.npy.error.json")
     assert error["error"].startswith("array row 637: ")
     assert "idx=99" in error["error"]
-    assert not [k for k in stack.keys("outputs/") if ".result." in k]
+    assert stack.keys("outputs/gather/idx.npy.result") == []
     assert stack.open_uploads() == []
 
 
