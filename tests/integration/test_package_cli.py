@@ -282,3 +282,14 @@ def test_gemm_weights_are_quantised_too(tmp_path: Path) -> None:
     assert "MatMulInteger" in {node.op_type for node in quantised.graph.node}
     kinds = {(t.data_type, tuple(t.dims)) for t in quantised.graph.initializer}
     assert (TensorProto.INT8, (16, 8)) in kinds and (TensorProto.FLOAT, (16, 8)) not in kinds
+
+
+def test_a_pinned_session_level_is_verified_and_recorded(tmp_path: Path) -> None:
+    model = saved(onnx_builders.mlp(), tmp_path)
+    result = package(model, tmp_path / "layer", "--graph-optimization-level", "basic", "--json")
+    assert result.exit_code == 0, result.output
+    manifest = Manifest.from_json(result.stdout)
+    assert manifest.session is not None and manifest.session.graph_optimization_level == "basic"
+    assert "session level basic" in result.stderr
+    default = Manifest.from_json(package(model, tmp_path / "l2", "--json").stdout)
+    assert default.session is not None and default.session.graph_optimization_level == "all"
