@@ -194,3 +194,19 @@ def test_large_requests_steered_to_the_canary_are_not_compared_with_small_ones(
     large_class = size_class(LARGE * 4)
     assert canary.sized_latency[large_class].count == 6
     assert sorted(canary.sized_latency) == [size_class(4), large_class]
+
+
+def test_records_say_which_alias_revision_chose_the_version(stack: Stack) -> None:
+    revision = stack.alias().revision
+    paths = [
+        f"/v2/models/{MODEL}/infer",  # the default alias
+        f"/v2/models/{MODEL}/versions/{ALIAS}/infer",  # an alias by name
+        f"/v2/models/{MODEL}/versions/1/infer",  # the version itself
+    ]
+    assert [stack.send(rows(2), path=path) for path in paths] == [(200, "1")] * 3
+    stack.logs.flush()
+    start = stack.alias().updated_at - timedelta(minutes=1)
+    whole = window_rollup(stack.rollups, MODEL, "1", start, start + timedelta(minutes=10))
+    assert (whole.requests, whole.aliases) == (3, {ALIAS: 2})
+    routed = route_rollup(stack.rollups, MODEL, AliasRoute(ALIAS, revision), "1")
+    assert routed.requests == 2 and list(routed.sized_latency) == [size_class(8)]

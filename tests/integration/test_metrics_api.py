@@ -163,6 +163,12 @@ def test_canary_command_attaches_a_policy(endpoint: str, aws: AwsRegistry) -> No
         1.5,
         0.2,
     )
+    assert policy["max_rejection_rate_increase"] is None  # off unless asked for
+    rejecting = cli("canary", "iris", "2", "--weight", "15", "--max-rejection-increase", "0.05",
+                    "--json", "--endpoint", endpoint)  # fmt: skip
+    assert rejecting.exit_code == 0, rejecting.output
+    limit = orjson.loads(rejecting.stdout)["canary"]["policy"]["max_rejection_rate_increase"]
+    assert limit == 0.05
     plain = cli("canary", "iris", "2", "--weight", "20", "--endpoint", endpoint)
     assert plain.exit_code == 0 and "guarded" not in plain.stdout  # a manual move ends it
     guarded = cli("canary", "iris", "2", "--weight", "25", "--guard", "--endpoint", endpoint)
