@@ -72,7 +72,7 @@ def test_poisoning_directly_and_through_the_alias_changes_no_alias(stack: Stack)
     history = stack.history()
     served = routed(stack, 300, rows_per_request=3)
     direct = [stack.send(rows(1), path=f"/v2/models/{MODEL}/versions/3/infer") for _ in range(150)]
-    assert {status for status, _ in direct} >= {500} or {s for s, _ in direct} == {400}
+    assert all(status >= 400 for status, _ in direct)  # version 3 fails batches of one
     bad_shape = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 5], "data": [0] * 5}]}
     keys = stack.keys_to("3", 150, prefix="attacker")
     rejected = [stack.send(bad_shape, key=key) for key in keys]
@@ -101,8 +101,8 @@ def test_poisoning_directly_and_through_the_alias_changes_no_alias(stack: Stack)
 
 
 def test_the_optional_rejection_limit_does_count_the_callers_errors(stack: Stack) -> None:
-    stack.canary("2", 10, POLICY.model_copy(update={"max_rejection_rate_increase": 0.05}))
-    routed(stack, 300, rows_per_request=1)
+    stack.canary("2", 50, POLICY.model_copy(update={"max_rejection_rate_increase": 0.05}))
+    routed(stack, 100, rows_per_request=1)
     missing = {"inputs": [{"name": "nope", "datatype": "FP32", "shape": [1, 4], "data": [0] * 4}]}
     for key in stack.keys_to("2", 40):
         assert stack.send(missing, key=key)[0] == 400
@@ -117,9 +117,9 @@ def test_a_canary_that_really_fails_is_still_rolled_back(stack: Stack, models_ro
     manifest = Manifest.from_json((models_root / MODEL / BROKEN / "manifest.json").read_bytes())
     command = RegisterVersion(manifest=manifest, location=f"models/{MODEL}/{BROKEN}")
     stack.aws.service.versions.register(MODEL, command, ME)
-    started = stack.canary(BROKEN, 10, POLICY)
-    statuses = [stack.send(rows(1, seed=i), key=f"user-{i}")[0] for i in range(300)]
-    assert statuses.count(200) >= 200 and all(s in (200, 500, 503) for s in statuses)
+    started = stack.canary(BROKEN, 50, POLICY)
+    statuses = [stack.send(rows(1, seed=i), key=f"user-{i}")[0] for i in range(100)]
+    assert statuses.count(200) >= 20 and all(s in (200, 500, 503) for s in statuses)
     stack.logs.flush()
 
     outcome = stack.guardrails()["outcomes"][0]
@@ -142,11 +142,11 @@ def test_a_canary_reset_at_a_new_step_is_judged_on_that_step_only(stack: Stack) 
     """Version 3 failed batches of one under an unguarded canary; set again, with a policy,
     it is judged only on what the alias routed since, even within the same minute."""
     before = stack.canary("3", 25, None)
-    earlier = [stack.send(rows(1, seed=i), key=f"early-{i}")[0] for i in range(200)]
+    earlier = [stack.send(rows(1, seed=i), key=f"early-{i}")[0] for i in range(100)]
     assert earlier.count(200) < 200  # version 3 answered errors on this traffic
     reset = stack.canary("3", 50, POLICY)
     assert reset.revision == before.revision + 1
-    served = routed(stack, 120, rows_per_request=3, first=1000)
+    served = routed(stack, 100, rows_per_request=3, first=1000)
     stack.logs.flush()
 
     outcome = stack.guardrails()["outcomes"][0]
@@ -161,7 +161,7 @@ def test_a_canary_reset_at_a_new_step_is_judged_on_that_step_only(stack: Stack) 
     assert stack.alias() == reset
     # What the earlier revision routed is stored apart, and is what the minute held too.
     old = route_rollup(stack.rollups, MODEL, AliasRoute(ALIAS, before.revision), "3")
-    assert old.requests > 0 and old.errors_of(EVERY_KIND) == 200 - earlier.count(200)
+    assert old.requests > 0 and old.errors_of(EVERY_KIND) == 100 - earlier.count(200)
 
 
 def test_large_requests_steered_to_the_canary_are_not_compared_with_small_ones(
@@ -175,8 +175,8 @@ def test_large_requests_steered_to_the_canary_are_not_compared_with_small_ones(
     real handlers must class each request by its size.
     """
     policy = POLICY.model_copy(update={"max_p99_ratio": None, "max_psi": None})
-    stack.canary("2", 10, policy)
-    served = routed(stack, 300, rows_per_request=1)
+    stack.canary("2", 50, policy)
+    served = routed(stack, 100, rows_per_request=1)
     zeros = [0] * LARGE * 4
     large = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [LARGE, 4], "data": zeros}]}
     for key in stack.keys_to("2", 6, prefix="large"):
