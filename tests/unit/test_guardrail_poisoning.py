@@ -36,6 +36,7 @@ def lines(
     latency_ms: float = 5.0,
     elements: int = 4,
     tag: str = "",
+    first_use: bool = False,
 ) -> list[str]:
     alias = "production" if revision is not None else None
     return [
@@ -48,6 +49,7 @@ def lines(
             latency_ms=latency_ms,
             run_ms=latency_ms / 2,
             input_elements=elements,
+            first_use=first_use,
             request_id=f"{version}-{tag}-{i}",
         )
         for i in range(count)
@@ -158,3 +160,13 @@ def test_a_canary_slower_on_the_same_sizes_is_still_rolled_back() -> None:
     assert decision.action == "rollback"
     assert decision.reason.startswith("p99 request latency 9.0 ms is 1.80x stable 5.0 ms")
     assert "on requests of the same sizes" in decision.reason
+
+
+def test_requests_that_loaded_the_session_are_not_compared() -> None:
+    """Bursts routed to the canary make new environments, each loading it once."""
+    loads = lines("2", 30, latency_ms=2000.0, first_use=True, tag="load")
+    decision, _ = judge(healthy() + loads)
+    assert decision.action == "advance", decision.reason
+    figures = decision.figures
+    assert (figures["canary_p99_requests"], figures["canary_requests"]) == (300, 330)
+    assert figures["p99_ratio"] == pytest.approx(1.0)

@@ -45,3 +45,14 @@ def test_records_written_before_the_revision_and_size_existed_still_parse() -> N
     old += '"lat":2.0,"run":1.0,"bs":1,"cold":false,"init":null,"out":{}}'
     record = parse_record(old)
     assert record is not None and (record.alias_revision, record.input_elements) == (None, None)
+
+
+def test_the_first_successful_request_of_each_version_is_marked_as_its_first_use() -> None:
+    written: list[bytes] = []
+    observer = MetricRecordObserver(sink=written.append, clock_ms=lambda: 1)
+    served = RequestOutcome(route="v2", status=200, latency_s=0.2, model="m", version="1")
+    failed = replace(served, status=500, error_kind="model")
+    for outcome in (failed, served, served, replace(served, version="2"), served):
+        observer.observe(outcome)
+    records = [parse_record(line.decode()) for line in written]
+    assert [r.first_use for r in records if r is not None] == [False, True, False, True, False]

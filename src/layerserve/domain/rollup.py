@@ -70,7 +70,8 @@ class Rollup:
     output_elements: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, dict[int, int]] = field(default_factory=dict)
     sized_latency: dict[int, DDSketch] = field(default_factory=dict)
-    """Request latency of successful requests per size class (route rollups only)."""
+    """Request latency of successful requests per size class (route rollups only), the
+    first request for a version in an environment (its session load) left out."""
     sized_run: dict[int, DDSketch] = field(default_factory=dict)
     """``session.run`` latency of successful requests per size class (route rollups only)."""
 
@@ -211,11 +212,7 @@ class _Pending:
             self.init.append(record.init_ms)
         _collect(self.outputs, record.outputs, rollup.output_elements)
         _collect(self.inputs, record.inputs, None)
-        if (
-            self.sized is not None
-            and record.error_kind is None
-            and record.input_elements is not None
-        ):
+        if self.sized is not None and record.input_elements is not None and _comparable(record):
             latency, run = self.sized.setdefault(size_class(record.input_elements), ([], []))
             latency.append(record.latency_ms)
             if record.run_ms is not None:
@@ -233,6 +230,11 @@ class _Pending:
             if run:
                 rollup.sized_run[size] = _sketch(run)
         return rollup
+
+
+def _comparable(record: MetricRecord) -> bool:
+    """Latency worth comparing: served, and not the request that loaded the session."""
+    return record.error_kind is None and not record.first_use
 
 
 def _sketch(values: list[float]) -> DDSketch:
