@@ -23,7 +23,11 @@ from tests.conftest import Invoke
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack, rows
 from tests.packaged import package
 
-POLICY = CanaryPolicy(steps=(10, 50, 100), bake_seconds=60, min_samples=20, max_p99_ratio=None)
+BAKE = timedelta(hours=1)
+"""Long enough that a slow run still sees its steps baking; the clock moves ahead past it."""
+POLICY = CanaryPolicy(
+    steps=(10, 50, 100), bake_seconds=int(BAKE.total_seconds()), min_samples=20, max_p99_ratio=None
+)
 SERVICE_KINDS = ("server", "model")
 EVERY_KIND = ("client", "server", "model")
 LARGE = 30_000
@@ -95,7 +99,7 @@ def test_poisoning_directly_and_through_the_alias_changes_no_alias(stack: Stack)
     assert whole.requests == served.count("3") + 300
     assert whole.errors_of(EVERY_KIND) == 300 and whole.errors.get("client", 0) >= 150
 
-    advanced = stack.guardrails(ahead=timedelta(seconds=61))["outcomes"][0]
+    advanced = stack.guardrails(ahead=BAKE)["outcomes"][0]
     assert advanced["action"] == "advance", advanced["reason"]
     assert stack.history()[0].actor == GUARDRAILS_ACTOR
 
