@@ -18,6 +18,7 @@ from layerserve.domain.size_match import size_class
 from layerserve.services.canary_actions import GUARDRAILS_ACTOR
 from layerserve.services.metrics_query import route_rollup, window_rollup
 from layerserve.services.registry import RegisterVersion
+from layerserve.services.registry_catalog import RegistryCatalog
 from tests import onnx_builders
 from tests.conftest import Invoke
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack, rows
@@ -215,3 +216,20 @@ def test_records_say_which_alias_revision_chose_the_version(stack: Stack) -> Non
     assert (whole.requests, whole.aliases) == (3, {ALIAS: 2})
     routed = route_rollup(stack.rollups, MODEL, AliasRoute(ALIAS, revision), "1")
     assert routed.requests == 2 and list(routed.sized_latency) == [size_class(8)]
+
+
+def test_routes_cached_across_a_move_are_counted_for_the_revision_that_chose(
+    stack: Stack,
+) -> None:
+    """An environment keeps the alias for the registry TTL; what it routes meanwhile says
+    the old revision, so the new step is not judged on it."""
+    now = [0.0]
+    catalog = RegistryCatalog(stack.aws.store, ttl_s=5.0, clock=lambda: now[0])
+    first = stack.canary("2", 10, POLICY)
+    assert catalog.resolve(MODEL, None, "user-1").alias_revision == first.revision
+    moved = stack.canary("2", 50, POLICY)
+    now[0] = 4.9  # still cached: chosen by the revision the environment holds
+    assert catalog.resolve(MODEL, None, "user-1").alias_revision == first.revision
+    now[0] = 5.0
+    assert catalog.resolve(MODEL, None, "user-1").alias_revision == moved.revision
+    assert catalog.resolve(MODEL, "2", None).alias_revision is None  # a version named
