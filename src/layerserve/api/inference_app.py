@@ -165,6 +165,7 @@ def create_inference_app(
             body = await _read_body(request, headers, limits.max_body_bytes)
             resolution = service.resolve(model, version, _header(headers, ROUTING_KEY_HEADER))
             outcome.version, outcome.alias = resolution.record.version, resolution.alias
+            outcome.alias_revision = resolution.alias_revision
             result = run(body, resolution, headers)
             _fill(outcome, result)
             return encode(result)
@@ -196,6 +197,7 @@ def _request_id(request: Request) -> str | None:
 
 def _fill(outcome: RequestOutcome, result: InferResult) -> None:
     outcome.run_s = result.run_s
+    outcome.input_elements = result.input_elements
     outcome.outputs = result.outputs
     first = result.response.outputs[0].array if result.response.outputs else None
     outcome.batch_size = int(first.shape[0]) if first is not None and first.ndim else 1
