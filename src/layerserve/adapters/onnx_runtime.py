@@ -4,7 +4,9 @@ Who is to blame when ``session.run`` fails on a request that passed the signatur
 (the rule, in this order):
 
 1. the runtime could not get memory (``Failed to allocate``, ``bad_alloc``, ``out of
-   memory``): the service's, retryable (503): the execution environment's share ran out;
+   memory``): the service's, retryable (503): the execution environment's share ran out.
+   Unless the one buffer asked for is larger than all the memory the function has: no
+   environment can serve that request, so it is the caller's (400);
 2. status ``INVALID_ARGUMENT``, or a kernel that failed on the request's *values* or on
    tensors that do not fit *together* (an index outside a table, ``Unknown Category``,
    ``Attempting to broadcast``, ``out of bounds``/``out of range``): the caller's (400,
@@ -47,6 +49,7 @@ _ORT_RAISES = (
     _ORT_ERRORS.EPFail,
 )
 _OUT_OF_MEMORY = re.compile(r"Failed to allocate|bad_alloc|out of memory", re.IGNORECASE)
+_BUFFER_SIZE = re.compile(r"buffer of size (\d+)")
 _CALLERS_DATA = re.compile(
     r"Unknown Category|Attempting to broadcast|out of (?:data )?bounds|out of range"
     r"|must be within",
@@ -58,6 +61,14 @@ _NODE = re.compile(
     r"Status Message: "
 )
 _SOURCE = re.compile(r"/\S+\.(?:cc|h|cpp):\d+ .*?\) (?:.*? was false\. )?")
+
+
+def memory_bytes() -> int:
+    """Memory of this machine (in Lambda, the function's configured memory)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return 2**63 - 1
 
 
 def available_cpus() -> int:
@@ -108,6 +119,11 @@ def run_failure(exc: Exception) -> LayerserveError:
     """The layerserve error for an onnxruntime failure in ``run`` (rule: module docstring)."""
     reason = readable(exc)
     if _OUT_OF_MEMORY.search(reason):
+        wanted = _BUFFER_SIZE.search(reason)
+        if wanted is not None and int(wanted[1]) > memory_bytes():
+            return ModelRejectedInputError(
+                f"{reason} (more than the {memory_bytes()} bytes of memory this function has)"
+            )
         return InferenceResourcesError(f"inference ran out of memory: {reason}")
     if isinstance(exc, _ORT_ERRORS.InvalidArgument) or _CALLERS_DATA.search(reason):
         return ModelRejectedInputError(reason)

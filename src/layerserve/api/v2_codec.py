@@ -147,10 +147,7 @@ def parse_data(name: str, datatype: str, data: list[Any]) -> np.ndarray[Any, Any
     except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidInputError(f"input '{name}' data is ragged or malformed: {exc}") from None
     if parsed.ndim > MAX_RANK:
-        raise InvalidInputError(
-            f"input '{name}' data is nested {parsed.ndim} levels deep; "
-            f"at most {MAX_RANK} is allowed"
-        )
+        raise InvalidInputError(f"input '{name}' data is nested deeper than {MAX_RANK} levels")
     return parsed
 
 
