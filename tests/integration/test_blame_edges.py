@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from layerserve.domain.manifest import Manifest
+from layerserve.lambdas import inference
 from layerserve.domain.metric_record import MetricRecord, parse_record
 from tests.apigw import http_api_event, reply
 from tests.conftest import Invoke
@@ -308,3 +309,21 @@ def test_the_v1_route_is_limited_too(handler: Invoke) -> None:
     response = reply(handler(event))
     assert response.status == 400
     assert "send fewer instances" in error_of(response)
+
+
+def test_the_size_counted_is_the_payload_lambda_returns(
+    handler: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quotes, backslashes and non-ASCII grow inside Lambda's JSON payload: the limit
+    refuses an answer one byte over it, and passes one with a little room."""
+    words = ['say "hé"', "back\\slash", "naïve ☃"] * 200
+    request = {"inputs": [tensor("text", "BYTES", [len(words)], words)]}
+    result = handler(http_api_event("POST", "/v2/models/words/infer", request))
+    assert result["statusCode"] == 200
+    actual = len(json.dumps(result))
+    assert actual > len(reply(result).body) * 1.2  # escaping mattered
+    for limit, status in ((actual - 1, 400), (actual + 512, 200)):
+        monkeypatch.setenv("LAYERSERVE_MAX_RESPONSE_BYTES", str(limit))
+        inference.asgi_adapter.cache_clear()  # settings are read at a cold start
+        event = http_api_event("POST", "/v2/models/words/infer", request)
+        assert handler(event)["statusCode"] == status
