@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from layerserve.domain.manifest import Manifest
-from layerserve.lambdas import inference
 from layerserve.domain.metric_record import MetricRecord, parse_record
+from layerserve.lambdas import inference
 from tests.apigw import http_api_event, reply
 from tests.conftest import Invoke
 from tests.hostile_support import (
