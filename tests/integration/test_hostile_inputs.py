@@ -24,7 +24,7 @@ from tests.conftest import ALL_DATATYPES, Invoke
 from tests.hostile_corpus import CORPUS, Case
 from tests.hostile_support import build_edge_layer, edge_handler_over, quiet_onnxruntime
 
-GENERATED_EXAMPLES = 600
+GENERATED_EXAMPLES = 400
 RSS_GROWTH_LIMIT_MB = 150
 
 # model -> its inputs (name, datatype, shape with None for a dynamic dimension)
