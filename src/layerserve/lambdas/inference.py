@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -19,8 +20,9 @@ from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.lambdas.apigw import HANDLERS
 from layerserve.lambdas.inference_init import begin, take_started
+from layerserve.services.inference import InferenceService
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
-from layerserve.settings import MetricsFormat
+from layerserve.settings import InferenceSettings, MetricsFormat
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -35,31 +37,56 @@ metrics = Metrics(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """What this execution environment serves with, once ``asgi_adapter`` has built it."""
+
+    settings: InferenceSettings
+    service: InferenceService
+    records: MetricRecordObserver
+
+
+serving: Serving | None = None
+"""Set by ``asgi_adapter``; the SnapStart hooks (``inference_snapstart``) use it."""
+
+
 @cache
 def asgi_adapter() -> Mangum:
     """Built once per execution environment: settings, catalog, preloaded models.
 
     The init phase may already be under way (``inference_init``): then it is awaited.
     """
+    global serving
     init = take_started() or begin(background=False)
     init_ms = init.wait()
     settings, service = init.settings, init.service
-    observer = _observer(settings.metrics_format, init_ms)
+    records, observer = _observers(settings.metrics_format, init_ms)
+    serving = Serving(settings, service, records)
     app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 
 
-def _observer(metrics_format: MetricsFormat, init_ms: float) -> RequestObserver:
+def record_init_time(init_ms: float) -> None:
+    """The once-per-environment ``InitTime`` metric (flushed with the first request)."""
+    if not is_metrics_disabled():
+        metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
+
+
+def _observers(
+    metrics_format: MetricsFormat, init_ms: float
+) -> tuple[MetricRecordObserver, RequestObserver]:
     """The metric record line, and per-request CloudWatch metrics unless disabled."""
     sink = record_sink or stdout_line
     if is_metrics_disabled():  # as Powertools decides (POWERTOOLS_METRICS_DISABLED, _DEV)
-        return MetricRecordObserver(init_ms, sink=sink)  # Powertools would never clear
-    metrics.add_metric("InitTime", MetricUnit.Milliseconds, init_ms)
+        records = MetricRecordObserver(init_ms, sink=sink)  # Powertools would never clear
+        return records, records
+    record_init_time(init_ms)
     if metrics_format == "line":
         emf = EmfSpec(metrics.namespace, SERVICE)
-        return MetricRecordObserver(init_ms, sink=sink, emf=emf)
+        records = MetricRecordObserver(init_ms, sink=sink, emf=emf)
+        return records, records
     records = MetricRecordObserver(init_ms, sink=sink)
-    return FanOutObserver([records, PowertoolsMetricsObserver(metrics)])
+    return records, FanOutObserver([records, PowertoolsMetricsObserver(metrics)])
 
 
 @logger.inject_lambda_context
