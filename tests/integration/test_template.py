@@ -319,4 +319,6 @@ def test_every_metrics_format_the_template_allows_is_one_the_function_reads(
     for value in allowed:
         monkeypatch.setenv("LAYERSERVE_METRICS_FORMAT", value)
         assert InferenceSettings().metrics_format == value
-    assert template["Parameters"]["MetricsFormat"]["Default"] == "powertools"
+    assert template["Parameters"]["MetricsFormat"]["Default"] == "line"
+    monkeypatch.delenv("LAYERSERVE_METRICS_FORMAT")
+    assert InferenceSettings().metrics_format == "line"  # the function's default too
