@@ -61,7 +61,8 @@ def _powertools(metrics: Metrics, outcome: RequestOutcome) -> dict[str, Any]:
     document = metrics.serialize_metric_set()
     metrics.clear_metrics()
     document["_aws"]["Timestamp"] = NOW_MS  # Powertools stamps the flush time
-    return json.loads(json.dumps(document))  # as written to the log
+    written: dict[str, Any] = json.loads(json.dumps(document))  # as written to the log
+    return written
 
 
 def _line(outcome: RequestOutcome) -> dict[str, Any]:
