@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 RUN_DIR ?= .run
 
-.PHONY: help venv run test unit lint types imports format bench build layer-size clean
+.PHONY: help venv run test unit lint types imports format bench build prune-versions layer-size clean
 
 help:
 	@echo "make run    - two example versions served on $(HOST):$(PORT), a guarded 10% canary, synthetic traffic"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   - ruff, mypy and the import contracts only"
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
 	@echo "make build  - sam build (no Docker) and report the runtime layer size"
+	@echo "make prune-versions FUNCTION=<name> [KEEP=3] - after a deploy: delete old published versions"
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -48,6 +49,10 @@ bench: $(STAMP)
 
 build: $(STAMP)
 	bash infra/build.sh
+
+KEEP ?= 3
+prune-versions: $(STAMP)
+	$(BIN)/layerserve prune-versions $(FUNCTION) --keep $(KEEP)
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from layerserve.cli.dev import dev
 from layerserve.cli.example import example
 from layerserve.cli.package import package
 from layerserve.cli.registry import register_commands
+from layerserve.cli.versions import prune_versions
 
 app = typer.Typer(
     name="layerserve",
@@ -21,6 +22,7 @@ app.command()(package)
 app.command()(example)
 register_commands(app)
 app.command()(batch)
+app.command()(prune_versions)
 
 
 @app.callback()
