@@ -12,6 +12,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider import cold_start
+from aws_lambda_powertools.shared.constants import LAMBDA_INITIALIZATION_TYPE
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
@@ -89,11 +91,46 @@ def _observers(
     return records, FanOutObserver([records, PowertoolsMetricsObserver(metrics)])
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # API Gateway's request id (HTTP and REST APIs alike), read directly: a JMESPath
-    # ``correlation_id_path`` costs ~15 µs a request for the same value.
-    logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
-    response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
+def flush_metrics(context: LambdaContext) -> None:
+    """What ``Metrics.log_metrics(capture_cold_start_metric=True)`` does after each
+    invocation (ColdStart once, then flush), without its "no metrics" warning on every
+    request that added none (all of them in the line format, where filtering the warning
+    still cost a few µs a request)."""
+    if cold_start.is_cold_start:  # Powertools' own flag (provisioned concurrency: False)
+        metrics.provider.add_cold_start_metric(context)
+        cold_start.is_cold_start = False
+    if metrics.metric_set:
+        metrics.flush_metrics()
+
+
+_first_invocation = [os.environ.get(LAMBDA_INITIALIZATION_TYPE) != "provisioned-concurrency"]
+"""Whether the next invocation is this environment's cold start, as Powertools Logger
+decides it (a SnapStart snapshot is taken before any invocation: each restored
+environment's first invocation is its cold start)."""
+
+
+def log_context(event: dict[str, Any], context: LambdaContext) -> None:
+    """The keys ``Logger.inject_lambda_context`` adds to every log line (cold start,
+    function name, memory, ARN, request id) and API Gateway's request id as correlation
+    id, in one ``append_keys`` (the decorator rebuilt a context model on each request)."""
+    cold, _first_invocation[0] = _first_invocation[0], False
+    # Read directly (HTTP and REST APIs alike): JMESPath would cost ~15 µs a request.
+    correlation_id = event.get("requestContext", {}).get("requestId")
+    logger.append_keys(
+        cold_start=cold,
+        function_name=context.function_name,
+        function_memory_size=context.memory_limit_in_mb,
+        function_arn=context.invoked_function_arn,
+        function_request_id=context.aws_request_id,
+        correlation_id=correlation_id,
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``context``: Lambda's context object (or anything with its attributes)."""
+    log_context(event, context)
+    try:
+        response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
+    finally:
+        flush_metrics(context)
     return response
