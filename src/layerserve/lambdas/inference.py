@@ -130,7 +130,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``context``: Lambda's context object (or anything with its attributes)."""
     log_context(event, context)
     try:
-        response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
+        response: dict[str, Any] = asgi_adapter()(event, context)
     finally:
         flush_metrics(context)
     return response
