@@ -71,7 +71,8 @@ def prime() -> Primed:
     adapter = inference.asgi_adapter()  # awaits the init phase's loading
     serving = inference.serving
     assert serving is not None  # asgi_adapter sets it
-    _load_default_routes(serving.service)
+    if serving.settings.preload == "default":  # LAYERSERVE_PRELOAD=none: loads on demand
+        _load_default_routes(serving.service)
     loaded = serving.service.loader.loaded()
     warmed = [_name(version) for version in loaded if _warm_up(version)]
     context: Any = _PrimingContext()  # what Mangum reads of a Lambda context
