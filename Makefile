@@ -22,6 +22,7 @@ help:
 	@echo 'eval "$$(make -s env)"       - put layerserve and sam on PATH in this shell'
 	@echo 'eval "$$(make -s local-env)" - the same, pointed at the stack that make run serves'
 
+
 venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -62,7 +62,8 @@ def asgi_adapter() -> Mangum:
     settings, service = init.settings, init.service
     records, observer = _observers(settings.metrics_format, init_ms)
     serving = Serving(settings, service, records)
-    app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
+    limits = InferenceLimits(settings.max_body_bytes, settings.max_response_bytes)
+    app = create_inference_app(service, limits, observer)
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 
 
