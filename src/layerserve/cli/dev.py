@@ -113,6 +113,8 @@ def _describe(stack: LocalStack, base: str) -> None:
         console.print(
             f"  {model.name}: versions {', '.join(model.versions)}; production → {routes}"
         )
+        if model.warning:
+            console.print(f"  [yellow]warning:[/] {model.warning}", highlight=False)
     lines = [*example_requests(stack.options.models_root, base)]
     # Registry routes want a SigV4 signature, as behind API Gateway's IAM authoriser.
     lines.append(
