@@ -24,8 +24,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/layerserve example --out $(RUN_DIR) --versions 2
-	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --example 2 --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
