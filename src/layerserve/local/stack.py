@@ -19,6 +19,7 @@ import boto3
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.gateway import LocalGateway, Route
 from layerserve.local.guardrails import GuardrailReport
+from layerserve.local.layer_registrations import only_served_layer_versions
 from layerserve.local.logs import LogSubscription, Ticker
 from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
@@ -128,7 +129,11 @@ class LocalStack:
         return [
             Route("/v2", inference.handler),
             Route("/v1", inference.handler),
-            Route("/registry", registry.handler, iam=True),
+            Route(
+                "/registry",
+                only_served_layer_versions(registry.handler, self.options.models_root),
+                iam=True,
+            ),
         ]
 
     def _start_batch(self) -> None:
