@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
+
 from layerserve.local.stack import LocalStack, StackOptions
 
 
@@ -24,6 +26,8 @@ def local_stack(options: StackOptions) -> Iterator[LocalStack]:
     try:
         yield stack
     finally:
+        if stack.endpoint is not None:  # the emulator's state is process-wide
+            httpx.post(f"{stack.endpoint}/moto-api/reset", timeout=30)
         stack.stop()
         inference.record_sink = sink
         for cached in caches:

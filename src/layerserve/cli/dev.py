@@ -16,6 +16,7 @@ from layerserve.cli.package import fail
 from layerserve.domain.manifest import Manifest, TensorSpec
 from layerserve.domain.versions import version_key
 from layerserve.local.guardrails import POLICIES
+from layerserve.local.malloc import limit_arenas
 from layerserve.local.ports import port_in_use
 from layerserve.local.stack import LocalStack, StackOptions
 from layerserve.local.traffic import DemoTraffic
@@ -73,6 +74,7 @@ def dev(
     ] = 0,
 ) -> None:
     """Run the whole stack locally: inference, registry and metrics through their handlers."""
+    limit_arenas()  # before the stack starts its threads
     if canary_policy is not None and canary_policy not in POLICIES:
         raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
     _check_ports(host, port, aws_port if embedded_aws else 0)

@@ -120,15 +120,20 @@ class LocalStack:
     def _routes(self) -> list[Route]:
         from layerserve.lambdas import inference, metrics, registry
 
+        # The metrics function's init phase: its clients exist before its first tick, which
+        # would otherwise build them while requests wait for the interpreter.
+        metrics.rollups()
+        metrics.registry_actions()
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
         inference.record_sink = logs.write
         self._tickers.append(Ticker(self.options.tick_s, logs.flush))
         self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
             ticker.start()
+        v2 = Route("/v2", inference.handler)
         return [
-            Route("/v2", inference.handler),
-            Route("/v1", inference.handler),
+            v2,
+            Route("/v1", inference.handler, environment=v2.environment, turn=v2.turn),
             Route(
                 "/registry",
                 only_served_layer_versions(registry.handler, self.options.models_root),
