@@ -133,7 +133,7 @@ class LocalStack:
         v2 = Route("/v2", inference.handler)
         return [
             v2,
-            Route("/v1", inference.handler, environment=v2.environment, turn=v2.turn),
+            Route("/v1", inference.handler, lock=v2.lock),  # the same function
             Route(
                 "/registry",
                 only_served_layer_versions(registry.handler, self.options.models_root),
