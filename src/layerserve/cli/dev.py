@@ -55,7 +55,9 @@ def dev(
     ] = None,
     tick: Annotated[
         float,
-        typer.Option(min=0.5, help="Seconds between log deliveries and guardrail runs."),
+        typer.Option(
+            min=0.5, help="Seconds between guardrail runs (and log deliveries, up to 1 s)."
+        ),
     ] = 5.0,
     traffic: Annotated[
         float,

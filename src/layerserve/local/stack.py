@@ -25,6 +25,7 @@ from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
 
 REGION = "us-east-1"
+LOG_DELIVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,9 @@ class LocalStack:
         metrics.registry_actions()
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
         inference.record_sink = logs.write
-        self._tickers.append(Ticker(self.options.tick_s, logs.flush))
+        # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
+        # batches, not one large one per tick that holds the interpreter while requests wait.
+        self._tickers.append(Ticker(min(self.options.tick_s, LOG_DELIVERY_S), logs.flush))
         self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
             ticker.start()
