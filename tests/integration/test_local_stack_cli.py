@@ -4,6 +4,8 @@ changes nothing, and a taken port is one line and a non-zero exit before anythin
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +93,18 @@ def test_dev_with_a_taken_aws_port_fails_at_once(busy_port: int, tmp_path: Path)
         port = free.getsockname()[1]
     result = layerserve("dev", "--models", tmp_path, "--port", port, "--aws-port", busy_port)
     _one_line_error(result, f"port {busy_port} on 127.0.0.1 is in use; choose another --aws-port")
+
+
+def test_make_run_checks_its_ports_first(busy_port: int) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    check = [sys.executable, "-m", "layerserve.local.ports", f"PORT=127.0.0.1:{port}"]
+    assert subprocess.run(check, capture_output=True, check=False).returncode == 0
+    busy = subprocess.run(
+        [*check, f"AWS_PORT=127.0.0.1:{busy_port}"], capture_output=True, text=True, check=False
+    )
+    assert busy.returncode == 1
+    assert (
+        busy.stderr == f"error: port {busy_port} on 127.0.0.1 is in use; choose another AWS_PORT=\n"
+    )

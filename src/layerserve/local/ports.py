@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -16,3 +17,21 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def main(argv: list[str]) -> int:
+    """``python -m layerserve.local.ports NAME=HOST:PORT ...``: exit 1 with one line on
+    stderr for the first taken port, naming the setting to change (``make run`` asks this
+    before it prints or writes anything)."""
+    for setting in argv:
+        name, _, address = setting.partition("=")
+        host, _, port = address.rpartition(":")
+        if port_in_use(host, int(port)):
+            message = f"error: port {port} on {host} is in use; choose another {name}="
+            sys.stderr.write(message + "\n")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -84,7 +84,8 @@ def charts(report: Doc) -> list[str]:
 
 
 def show_metrics(console: Console, report: Doc) -> None:
-    target = f"alias {report['alias']}" if report.get("alias") else "version"
+    versions = ", ".join(summary["version"] for summary in report["versions"])
+    target = f"alias {report['alias']}" if report.get("alias") else f"version {versions}"
     console.print(f"[bold]{report['model']}[/] {target}")
     if report.get("canary"):
         console.print(canary_text(report["canary"]))
