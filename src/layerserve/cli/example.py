@@ -80,10 +80,29 @@ def write_examples(
 ) -> Iterator[tuple[ExampleModel, PackageReport]]:
     """Package each version into ``layer`` (C = 1, 1/4, 1/16, …), one at a time."""
     for index, version in enumerate(versions):
-        yield write_example(layer, name, version, progress, regularization=0.25**index)
+        yield package_example(layer, name, version, progress, regularization=0.25**index)
 
 
 def write_example(
+    out: Path,
+    name: str = "iris",
+    version: str = "1",
+    progress: Progress | None = None,
+    regularization: float = 1.0,
+) -> PackageReport:
+    """Save ``out/model.onnx`` and package it into ``out/layer`` (kept if the same)."""
+    model, report = package_example(out / "layer", name, version, progress, regularization)
+    save_onnx(out / "model.onnx", model)
+    return report
+
+
+def save_onnx(path: Path, model: ExampleModel) -> None:
+    """Write the ONNX file unless it already holds these bytes."""
+    if not path.is_file() or path.read_bytes() != model.onnx:
+        path.write_bytes(model.onnx)
+
+
+def package_example(
     layer: Path,
     name: str = "iris",
     version: str = "1",
@@ -146,9 +165,7 @@ def example(
                 write_examples(out / "layer", name, example_versions(version, versions), progress)
             )
         model, report = written[-1]
-        onnx_path = out / "model.onnx"
-        if not onnx_path.is_file() or onnx_path.read_bytes() != model.onnx:
-            onnx_path.write_bytes(model.onnx)
+        save_onnx(out / "model.onnx", model)
     except VersionExistsError as exc:
         fail(refusal(exc))
     except LayerserveError as exc:
