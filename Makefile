@@ -22,7 +22,7 @@ help:
 	@echo 'eval "$$(make -s local-env)" - the same, pointed at the stack that make run serves'
 
 
-venv:
+venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

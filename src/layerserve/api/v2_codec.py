@@ -7,6 +7,7 @@ plus the ``Inference-Header-Content-Length`` value when binary outputs follow th
 from __future__ import annotations
 
 import struct
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,9 @@ from layerserve.domain.tensors import (
 
 HEADER_LENGTH = "inference-header-content-length"
 MAX_RANK = 32  # NumPy's limit is 64; no ONNX model takes more
+MAX_SPAN = 2**53
+"""Largest product of a shape's non-zero dimensions: NumPy refuses shapes whose span
+(zeros counted as one) times the element size passes 2^63, even when they hold nothing."""
 _NUMPY_JSON = orjson.OPT_SERIALIZE_NUMPY
 _LENGTH = struct.Struct("<I")
 
@@ -107,6 +111,11 @@ def _shape(raw: Any, name: str) -> tuple[int, ...]:
         raise InvalidInputError(
             f"input '{name}' has rank {len(raw)}; at most {MAX_RANK} is allowed"
         )
+    if prod(dim or 1 for dim in raw) > MAX_SPAN:
+        raise InvalidInputError(
+            f"input '{name}' has shape {raw}: the product of its non-zero dimensions must "
+            f"be at most 2^53, even for an empty tensor"
+        )
     return tuple(raw)
 
 
@@ -117,10 +126,7 @@ def array_from_json(
     dtype = numpy_dtype(datatype)
     if not isinstance(data, list):
         data = [data]
-    try:
-        parsed = np.asarray(data, dtype=object if datatype == "BYTES" else None)
-    except ValueError as exc:
-        raise InvalidInputError(f"input '{name}' data is ragged or malformed: {exc}") from None
+    parsed = parse_data(name, datatype, data)
     if parsed.size != element_count(shape):
         raise InvalidInputError(
             f"input '{name}' has {parsed.size} elements, shape {list(shape)} needs "
@@ -129,6 +135,20 @@ def array_from_json(
     if dtype.kind in "iu" and parsed.dtype.kind == "f":
         parsed = _exact_integers(parsed, data)
     return convert_parsed(name, datatype, dtype, parsed).reshape(shape)
+
+
+def parse_data(name: str, datatype: str, data: list[Any]) -> np.ndarray[Any, Any]:
+    """JSON values (nested lists of numbers, booleans or strings) as a NumPy array.
+
+    Anything NumPy cannot make a regular array of (ragged rows, nesting deeper than
+    ``MAX_RANK``, values of no single type) is the caller's malformed data."""
+    try:
+        parsed = np.asarray(data, dtype=object if datatype == "BYTES" else None)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidInputError(f"input '{name}' data is ragged or malformed: {exc}") from None
+    if parsed.ndim > MAX_RANK:
+        raise InvalidInputError(f"input '{name}' data is nested deeper than {MAX_RANK} levels")
+    return parsed
 
 
 def _exact_integers(parsed: np.ndarray[Any, Any], data: Any) -> np.ndarray[Any, Any]:
@@ -162,6 +182,9 @@ def convert_parsed(
 def _object_integers(
     name: str, datatype: str, dtype: np.dtype[Any], parsed: np.ndarray[Any, Any]
 ) -> np.ndarray[Any, Any]:
+    """Python ints beyond int64, or a mix NumPy kept as objects (``null``, objects)."""
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in parsed.flat):
+        raise InvalidInputError(f"input '{name}' data does not fit datatype {datatype}")
     info = np.iinfo(dtype)
     if not all(info.min <= value <= info.max for value in parsed.flat):
         raise InvalidInputError(f"input '{name}' data is out of range for {datatype}")

@@ -43,7 +43,8 @@ def asgi_adapter() -> Mangum:
     init_ms = init.wait()
     settings, service = init.settings, init.service
     observer = _observer(settings.metrics_format, init_ms)
-    app = create_inference_app(service, InferenceLimits(settings.max_body_bytes), observer)
+    limits = InferenceLimits(settings.max_body_bytes, settings.max_response_bytes)
+    app = create_inference_app(service, limits, observer)
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 
 

@@ -95,7 +95,7 @@ class RegistryCatalog:
         alias = self._alias(model, ref or found.default_alias)
         if alias is not None:
             chosen = pick_version(alias.routes, routing_key, self._rand)
-            return Resolution(self._record(model, chosen), alias.name)
+            return Resolution(self._record(model, chosen), alias.name, alias.revision)
         if ref is None:
             raise ModelNotReadyError(
                 f"model '{model}' has no '{found.default_alias}' alias yet: "

@@ -186,6 +186,14 @@ def canary(
     max_psi: Annotated[
         float | None, typer.Option(min=0, help="Output drift limit (PSI vs stable), e.g. 0.2.")
     ] = None,
+    max_rejection_increase: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Also limit the increase in requests rejected as the caller's fault (4xx) "
+            "over stable, e.g. 0.05; off by default, since callers choose what they send.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Give VERSION WEIGHT percent of an alias's traffic; the rest stays on the stable one."""
@@ -199,6 +207,7 @@ def canary(
             max_error_increase=max_error_increase,
             max_p99_ratio=max_p99_ratio,
             max_psi=max_psi,
+            max_rejection_increase=max_rejection_increase,
         )
     except LayerserveError as exc:
         fail(exc.message)
