@@ -31,11 +31,11 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/layerserve example --out $(RUN_DIR) --versions 2
+	@$(BIN)/python -m layerserve.local.ports PORT=$(HOST):$(PORT) AWS_PORT=127.0.0.1:$(AWS_PORT)
 	@echo '# In another shell, for layerserve, sam, boto3 and the AWS CLI against this stack, paste:'
 	@$(MAKE) -s --no-print-directory local-env HOST=$(HOST) PORT=$(PORT) AWS_PORT=$(AWS_PORT)
 	@echo '# (or: eval "$$(make -s local-env HOST=$(HOST) PORT=$(PORT) AWS_PORT=$(AWS_PORT))")'
-	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20 \
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --example 2 --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20 \
 	  --aws-port $(AWS_PORT)
 
 test: lint
