@@ -40,7 +40,7 @@ class InferenceSettings(BaseSettings):
     registry_table: str | None = None
     """With a registry, names resolve through aliases; without, the layer is the catalog."""
     registry_ttl_s: float = Field(default=5.0, ge=0)
-    metrics_format: MetricsFormat = "powertools"
+    metrics_format: MetricsFormat = "line"
     """How per-request CloudWatch metrics are written: Powertools Metrics (an EMF line of
     its own), or inside the metric record line (one line, cheaper per request)."""
 

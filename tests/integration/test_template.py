@@ -118,7 +118,8 @@ def test_inference_function_settings(resources: Resources) -> None:
     assert props["Handler"] == "app.handler"
     assert props["MemorySize"] == {"Ref": "InferenceMemorySize"}
     assert props["Timeout"] == {"Ref": "InferenceTimeout"}
-    assert props["EphemeralStorage"] == {"Size": {"Ref": "InferenceEphemeralStorage"}}
+    storage = {"Fn::If": ["SnapStartOn", 512, {"Ref": "InferenceEphemeralStorage"}]}
+    assert props["EphemeralStorage"] == {"Size": storage}  # SnapStart: at most 512 MB
     assert props["ReservedConcurrentExecutions"]["Fn::If"][0] == "ReserveInferenceConcurrency"
     env = props["Environment"]["Variables"]
     assert env["LAYERSERVE_MODELS_DIR"] == "/opt/models"
@@ -208,7 +209,11 @@ def _integration_target(operation: Doc) -> str:
     integration = operation["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws_proxy"
     assert integration["payloadFormatVersion"] == "2.0"
-    found = re.search(r"\$\{(\w+)\.Arn\}", integration["uri"]["Fn::Sub"])
+    uri = integration["uri"]["Fn::Sub"]
+    alias = re.search(r"/functions/\$\{(\w+)Alias(\w+)\}/", uri)  # SAM's AutoPublishAlias
+    if alias is not None:
+        return f"{alias.group(1)}:{alias.group(2)}"
+    found = re.search(r"\$\{(\w+)\.Arn\}", uri)
     assert found is not None
     return found.group(1)
 
@@ -228,7 +233,7 @@ def test_http_api_routes_the_protocol_to_the_inference_function(
 ) -> None:
     operation = _route_for(resources, method, path)
     assert operation is not None, f"{method} {path} has no route"
-    assert _integration_target(operation) == "InferenceFunction"
+    assert _integration_target(operation) == "InferenceFunction:live"
 
 
 def test_every_inference_route_is_open_and_reaches_inference(resources: Resources) -> None:
@@ -236,7 +241,7 @@ def test_every_inference_route_is_open_and_reaches_inference(resources: Resource
     for method, path in _app_requests(app.openapi()["paths"]):
         operation = _route_for(resources, method, path)
         assert operation is not None, f"{method} {path} has no route"
-        assert _integration_target(operation) == "InferenceFunction", path
+        assert _integration_target(operation) == "InferenceFunction:live", path
         assert not operation.get("security"), f"{method} {path} must stay open"
 
 
@@ -319,4 +324,6 @@ def test_every_metrics_format_the_template_allows_is_one_the_function_reads(
     for value in allowed:
         monkeypatch.setenv("LAYERSERVE_METRICS_FORMAT", value)
         assert InferenceSettings().metrics_format == value
-    assert template["Parameters"]["MetricsFormat"]["Default"] == "powertools"
+    assert template["Parameters"]["MetricsFormat"]["Default"] == "line"
+    monkeypatch.delenv("LAYERSERVE_METRICS_FORMAT")
+    assert InferenceSettings().metrics_format == "line"  # the function's default too

@@ -226,11 +226,19 @@ async def _read_body(request: Request, headers: Headers, limit: int) -> bytes:
     declared = _header(headers, "content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"request body of {declared} bytes exceeds {limit} bytes")
-    body = await request.body()
+    body = await _body(request)
     if len(body) > limit:
         raise PayloadTooLargeError(f"request body of {len(body)} bytes exceeds {limit} bytes")
     encoding = (_header(headers, "content-encoding") or "identity").lower()
     return body if encoding == "identity" else _decompress(body, encoding, limit)
+
+
+async def _body(request: Request) -> bytes:
+    """The request body; Mangum hands it over in one message, which is returned as is
+    (Starlette's ``request.body()`` joins it with an empty end chunk: a copy, ~0.2 ms and
+    fresh page faults per MiB)."""
+    chunks = [chunk async for chunk in request.stream() if chunk]
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _decompress(body: bytes, encoding: str, limit: int) -> bytes:

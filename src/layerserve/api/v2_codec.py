@@ -274,7 +274,7 @@ def _optional_str(raw: Any, what: str) -> str | None:
 # --- responses -------------------------------------------------------------------------
 def encode_infer_response(response: InferResponse) -> tuple[bytes, int | None]:
     """The body, and the JSON header length when binary output data follows it."""
-    blobs: list[bytes] = []
+    blobs: list[memoryview] = []
     outputs = []
     for output in response.outputs:
         array = output.array
@@ -284,8 +284,8 @@ def encode_infer_response(response: InferResponse) -> tuple[bytes, int | None]:
             "shape": list(array.shape),
         }
         if output.binary:
-            blob = tensor_bytes(array)
-            entry["parameters"] = {"binary_data_size": len(blob)}
+            blob = tensor_buffer(array)
+            entry["parameters"] = {"binary_data_size": blob.nbytes}
             blobs.append(blob)
         else:
             entry["data"] = json_data(array)
@@ -309,6 +309,15 @@ def json_data(array: np.ndarray[Any, Any]) -> Any:
     if flat.dtype.kind in "OSU":
         return [_text(value) for value in flat.tolist()]
     return np.ascontiguousarray(flat)
+
+
+def tensor_buffer(array: np.ndarray[Any, Any]) -> memoryview:
+    """The tensor's wire bytes without a copy when its memory already is little-endian
+    and contiguous: the body's one join then is the only copy of a large output."""
+    if array.dtype.kind in "OSU":
+        return memoryview(tensor_bytes(array))
+    wire = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return wire.reshape(-1).data.cast("B")
 
 
 def tensor_bytes(array: np.ndarray[Any, Any]) -> bytes:

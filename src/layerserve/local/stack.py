@@ -19,11 +19,13 @@ import boto3
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.gateway import LocalGateway, Route
 from layerserve.local.guardrails import GuardrailReport
+from layerserve.local.layer_registrations import only_served_layer_versions
 from layerserve.local.logs import LogSubscription, Ticker
 from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
 
 REGION = "us-east-1"
+LOG_DELIVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +121,27 @@ class LocalStack:
     def _routes(self) -> list[Route]:
         from layerserve.lambdas import inference, metrics, registry
 
+        # The metrics function's init phase: its clients exist before its first tick, which
+        # would otherwise build them while requests wait for the interpreter.
+        metrics.rollups()
+        metrics.registry_actions()
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
         inference.record_sink = logs.write
-        self._tickers.append(Ticker(self.options.tick_s, logs.flush))
+        # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
+        # batches, not one large one per tick that holds the interpreter while requests wait.
+        self._tickers.append(Ticker(min(self.options.tick_s, LOG_DELIVERY_S), logs.flush))
         self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
             ticker.start()
+        v2 = Route("/v2", inference.handler)
         return [
-            Route("/v2", inference.handler),
-            Route("/v1", inference.handler),
-            Route("/registry", registry.handler, iam=True),
+            v2,
+            Route("/v1", inference.handler, lock=v2.lock),  # the same function
+            Route(
+                "/registry",
+                only_served_layer_versions(registry.handler, self.options.models_root),
+                iam=True,
+            ),
         ]
 
     def _start_batch(self) -> None:

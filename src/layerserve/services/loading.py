@@ -125,6 +125,11 @@ class ModelLoader:
         with self._lock_for(key):
             return self._loaded.get(key) or self._load(key, record)
 
+    def use_source(self, source: ArtifactSource) -> None:
+        """Fetch from ``source`` from now on (new clients after a snapshot restore); the
+        loaded versions stay: a version is immutable."""
+        self._source = source
+
     def is_loaded(self, model: str, version: str) -> bool:
         return (model, version) in self._loaded
 
