@@ -114,16 +114,17 @@ def cold(folder: Path) -> None:
         ],
         "outputs": [{"name": "sentence_embedding"}],
     }
-    rows = {
-        "BERT int8 optimized": cold_start.cold_runs(
-            folder / "layer" / "models", cold_start.write_event(folder, "bert", request), folder
+    cases = {
+        "BERT int8 optimized": (
+            folder / "layer" / "models",
+            cold_start.write_event(folder, "bert", request),
         ),
-        "MiniLM int8 optimized": cold_start.cold_runs(
+        "MiniLM int8 optimized": (
             models.minilm_layer(optimize=True) / "models",
             cold_start.write_event(folder, "minilm", cold_start.minilm_request()),
-            folder / "minilm",
         ),
     }
+    rows = cold_start.cold_rounds(cases, folder / "cold")
     print(f"\nCold start, median of {cold_start.RUNS} fresh processes (ms)")
     print(f"{'model':<24}{'session':>10}{'verify+unzstd':>15}{'first run':>11}{'total':>9}")
     for name, runs in rows.items():
