@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.layer_artifacts import LayerArtifacts
 from layerserve.adapters.layer_catalog import LayerCatalog
 from layerserve.adapters.onnx_runtime import OrtSessionFactory
-from layerserve.services.catalog import ModelCatalog
+from layerserve.services.catalog import ModelCatalog, VersionRecord
 from layerserve.services.inference import InferenceService
 from layerserve.services.loading import ArtifactSource, ModelLoader, RoutedArtifacts
+from layerserve.services.registry import RegistryService
+from layerserve.services.registry.layer_sync import LayerSync, sync_layer_versions
 from layerserve.settings import InferenceSettings
 
 if TYPE_CHECKING:
@@ -60,3 +63,19 @@ def _registry_parts(
     catalog = RegistryCatalog(reader, ttl_s=settings.registry_ttl_s)
     artifacts = S3Artifacts(s3 or boto3.client("s3"))
     return catalog, S3ArtifactSource(artifacts, settings.scratch_dir / "s3")
+
+
+def sync_model_layer(service: RegistryService, models_dir: Path, actor: str) -> LayerSync:
+    """Register what the model layer mounted at ``models_dir`` holds (on deploy).
+
+    Manifests the layer holds but cannot be read count as problems, like conflicts.
+    """
+    layer = LayerCatalog(models_dir)
+    records: list[VersionRecord] = [
+        layer.resolve(model, version, None).record
+        for model in layer.model_names()
+        for version in layer.versions(model)
+    ]
+    outcome = sync_layer_versions(service, records, actor)
+    outcome.problems[:0] = layer.problems
+    return outcome
