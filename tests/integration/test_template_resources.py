@@ -162,7 +162,12 @@ def test_subscription_filter_matches_the_records_inference_writes(resources: Res
     assert pattern == '{ $._ls = "m1" }'
     match = re.fullmatch(r'\{ \$\.(\w+) = "(\w+)" \}', pattern)
     assert match is not None
-    assert json.loads(_sample_record_line())[match.group(1)] == match.group(2)
+    record = json.loads(_sample_record_line())
+    assert record[match.group(1)] == match.group(2)
+    # Lambda's JSON logging takes a JSON object on stdout as the event itself, with its
+    # "level" key or INFO: the record's keys stay top-level (README "Metric records").
+    assert isinstance(record, dict) and "level" not in record
+    assert b"\n" not in _sample_record_line()
 
 
 def test_guardrails_run_every_minute_without_piling_up(resources: Resources) -> None:
