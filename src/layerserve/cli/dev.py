@@ -15,7 +15,7 @@ from rich.console import Console
 from layerserve.domain.manifest import Manifest, TensorSpec
 from layerserve.domain.versions import version_key
 from layerserve.local.guardrails import POLICIES
-from layerserve.local.stack import LocalStack, StackOptions
+from layerserve.local.stack import INFERENCE_AUTH, LocalStack, StackOptions
 from layerserve.local.traffic import DemoTraffic
 
 console = Console(stderr=True)
@@ -58,6 +58,13 @@ def dev(
         float,
         typer.Option(min=0, help="Send this many random requests per second (0: none)."),
     ] = 0.0,
+    inference_auth: Annotated[
+        str,
+        typer.Option(
+            help="Model routes' auth, as the template's InferenceAuth: NONE, AWS_IAM "
+            "(SigV4 with the printed keys) or JWT (tokens of a local issuer it prints)."
+        ),
+    ] = "NONE",
     emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
     verbose: Annotated[bool, typer.Option(help="Print the handlers' INFO log lines.")] = False,
 ) -> None:
@@ -65,6 +72,9 @@ def dev(
     root = models_root(models)
     if not root.is_dir():
         raise typer.BadParameter(f"{models} is not a folder", param_hint="--models")
+    if inference_auth not in INFERENCE_AUTH:
+        choices = " or ".join(INFERENCE_AUTH)
+        raise typer.BadParameter(f"choose {choices}", param_hint="--inference-auth")
     if canary_policy is not None and canary_policy not in POLICIES:
         raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "layerserve")
@@ -80,6 +90,7 @@ def dev(
         canary_weight=canary,
         tick_s=tick,
         canary_policy=policy,
+        inference_auth=inference_auth,
     )
     stack = LocalStack(options)
     gateway = stack.start()
@@ -125,6 +136,12 @@ def _describe(stack: LocalStack, base: str) -> None:
     if stack.endpoint is not None and stack.seeded:
         first = stack.seeded[0].name
         lines.append(f"layerserve batch rows.jsonl --model {first} --endpoint-url {stack.endpoint}")
+    if stack.issuer is not None:
+        issuer = stack.issuer
+        console.print(f"  JWT issuer      {issuer.issuer} (audience {issuer.audience})")
+        lines.append(
+            f"export TOKEN={issuer.token()}   # valid 1 h; send Authorization: Bearer $TOKEN"
+        )
     console.print("\nTry:")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)

@@ -1,13 +1,15 @@
 """A local stand-in for API Gateway: HTTP in, Lambda proxy events through real handlers.
 
 Each handler runs in a worker thread behind its own lock, as one Lambda execution
-environment serves one request at a time. IAM-authorised routes answer 403 to
-unsigned requests, as API Gateway does.
+environment serves one request at a time. A route with an authoriser (``local.auth``:
+SigV4 or JWT) answers what API Gateway would to a request it refuses, and passes the
+verified identity in ``requestContext.authorizer``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from layerserve.local.auth import Authorizer, AuthRefusal, AuthRequest
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -28,7 +31,7 @@ Send = Callable[[Message], Awaitable[None]]
 class Route:
     prefix: str
     handler: Handler
-    iam: bool = False
+    auth: Authorizer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -53,19 +56,16 @@ class LocalGateway:
                 send, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
             )
             return
-        if route.iam and "authorization" not in headers:
-            await _reply(
-                send, 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
-            )
+        query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            authorizer = _authorize(route, scope, query, headers, body)
+        except AuthRefusal as refusal:
+            message = json.dumps({"message": refusal.message}).encode()
+            await _reply(send, refusal.status, {"content-type": "application/json"}, message)
             return
-        event = http_api_event(
-            scope["method"],
-            scope["path"],
-            body,
-            headers,
-            scope.get("query_string", b"").decode("latin-1"),
-            iam_arn=_caller_arn(headers) if route.iam else None,
-        )
+        event = http_api_event(scope["method"], scope["path"], body, headers, query)
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         reply = await anyio.to_thread.run_sync(_invoke, route, event)
         await _reply(send, reply.status, reply.headers, reply.body)
 
@@ -90,10 +90,15 @@ def _ensure_event_loop() -> None:
         asyncio.set_event_loop(_worker.loop)
 
 
-def _caller_arn(headers: dict[str, str]) -> str:
-    """The signing access key names the local caller (no signature check locally)."""
-    credential = headers["authorization"].partition("Credential=")[2].split("/", 1)[0]
-    return f"arn:aws:iam::000000000000:user/{credential or 'local'}"
+def _authorize(
+    route: Route, scope: Scope, query: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any] | None:
+    """The route's verified identity (``None`` for an open route); ``AuthRefusal`` else."""
+    if route.auth is None:
+        return None
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    request = AuthRequest(scope["method"], raw_path.decode("latin-1"), query, headers, body)
+    return route.auth(request)
 
 
 async def _read_body(receive: Receive) -> bytes:
