@@ -1,23 +1,68 @@
-"""One transport-neutral error hierarchy.
+"""One transport-neutral error hierarchy, each class saying who caused it.
 
-Every error a caller can cause is a subclass of ``ClientError``; the HTTP layer maps
-classes to status codes in exactly one place (``layerserve.api.errors``).
+Every failure is classified once, here, by its **blame** and whether a **retry** can
+help; everything else follows from those two facts and nothing else:
+
+| blame   | HTTP (``api.errors.STATUS``) | metric kind |
+|---------|------------------------------|-------------|
+| caller  | 4xx                          | ``client``  |
+| model   | 5xx                          | ``model``   |
+| service | 5xx (503 when retryable)     | ``server``  |
+
+Retryability decides the rest: a batch line or upload whose failure no retry can fix gets
+its error entry or error object; a retryable failure (an outage) fails the invocation,
+so Lambda retries it and finally hands the event to the dead-letter queue.
+
+An exception that is not a ``LayerserveError`` is the service's, and retryable: it is a
+bug or an outage, never something the caller did. The HTTP layer maps classes to status
+codes in exactly one place (``layerserve.api.errors``); a test checks that the table
+agrees with the blame of every class.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import ClassVar
+
+
+class Blame(StrEnum):
+    """Who caused a failure."""
+
+    CALLER = "caller"  # the request, the uploaded file, the deployer's command
+    MODEL = "model"  # the model or its artifact: fails whoever calls it
+    SERVICE = "service"  # layerserve or a dependency it relies on (storage, registry)
+
 
 class LayerserveError(Exception):
     """Base of every error layerserve raises on purpose."""
+
+    blame: ClassVar[Blame] = Blame.SERVICE
+    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
+def blame_of(exc: BaseException) -> Blame:
+    """Who caused ``exc``; anything layerserve did not raise on purpose is the service's."""
+    return exc.blame if isinstance(exc, LayerserveError) else Blame.SERVICE
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the same request or event may succeed later (an outage, a bug being fixed).
+
+    Unexpected exceptions are retryable: failing an invocation loses nothing (S3 and
+    asynchronous events are redelivered, then dead-lettered), writing a final error
+    object for a bug would lose the caller's file."""
+    return exc.retryable if isinstance(exc, LayerserveError) else True
+
+
 # --- caused by the caller -------------------------------------------------------------
 class ClientError(LayerserveError):
     """The request itself is wrong; retrying it unchanged will fail again."""
+
+    blame = Blame.CALLER
 
 
 class InvalidInputError(ClientError):
@@ -61,21 +106,35 @@ class AccessDeniedError(ClientError):
 class InvalidModelError(LayerserveError):
     """A model file that layerserve refuses to package or load."""
 
+    blame = Blame.MODEL
+
 
 class ArtifactIntegrityError(LayerserveError):
     """An artifact whose bytes do not match its manifest: never loaded."""
 
+    blame = Blame.MODEL
+
 
 class ModelNotReadyError(LayerserveError):
-    """The model exists but cannot serve now (failed to load, still loading)."""
+    """The model exists but cannot serve: it failed to load (permanent for that version)."""
+
+    blame = Blame.MODEL
 
 
 class InferenceFailedError(LayerserveError):
-    """The runtime failed on input that passed validation."""
+    """The runtime failed on input that passed validation, for a reason the input did not
+    cause (the model or the runtime is broken); input-caused failures are
+    ``InvalidInputError``s."""
+
+    blame = Blame.MODEL
 
 
 class ServiceUnavailableError(LayerserveError):
-    """A backing service (registry, storage) could not be reached."""
+    """A backing service (registry, storage) could not be reached, or ran out of a
+    resource: a later attempt may succeed."""
+
+    blame = Blame.SERVICE
+    retryable = True
 
 
 # --- registry ---------------------------------------------------------------------------
@@ -95,7 +154,11 @@ class IncompatibleSignatureError(ConflictError):
 class ArtifactMismatchError(ArtifactIntegrityError):
     """An artifact offered for registration does not match its manifest (caller's fault)."""
 
+    blame = Blame.CALLER
+
 
 # --- metrics ----------------------------------------------------------------------------
 class MetricRecordError(LayerserveError):
     """A log line that claims to be a metric record but is not a valid one."""
+
+    blame = Blame.SERVICE  # our own log line; the same line fails every retry

@@ -22,7 +22,7 @@ from layerserve.api.registry_app import (
     create_registry_app,
 )
 from layerserve.bootstrap import sync_model_layer
-from layerserve.domain.errors import ClientError, ServiceUnavailableError
+from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
 from layerserve.lambdas.model_layer_resource import is_custom_resource_event, on_custom_resource
 from layerserve.services.registry import (
     RegistryService,
@@ -57,7 +57,10 @@ def on_artifact_uploaded(event: dict[str, Any]) -> dict[str, Any]:
     for uploaded in uploaded_objects(event):
         try:
             outcome = uploads.handle(uploaded)
-        except ClientError as exc:  # a bad manifest or a conflicting duplicate: not retried
+        except LayerserveError as exc:
+            if is_retryable(exc):
+                raise  # an outage: Lambda retries the event
+            # a bad manifest, a conflicting duplicate, a broken artifact: retrying cannot help
             outcome = UploadOutcome(uploaded.bucket, uploaded.key, "rejected", exc.message)
         logger.info("artifact upload", extra=asdict(outcome))
         outcomes.append(asdict(outcome))

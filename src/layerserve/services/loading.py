@@ -19,8 +19,11 @@ import numpy as np
 
 from layerserve.domain.errors import (
     ArtifactIntegrityError,
-    InvalidModelError,
+    Blame,
+    LayerserveError,
     ModelNotReadyError,
+    blame_of,
+    is_retryable,
 )
 from layerserve.domain.manifest import Manifest
 from layerserve.services.catalog import VersionRecord
@@ -131,9 +134,10 @@ class ModelLoader:
             raise ModelNotReadyError(self._failed[key])
         try:
             loaded = self._load_fresh(record)
-        except (ArtifactIntegrityError, InvalidModelError) as exc:
-            # Permanent for this immutable version: remember it. Transient errors
-            # (storage unreachable) propagate unchanged and are retried next time.
+        except LayerserveError as exc:
+            if is_retryable(exc) or blame_of(exc) is not Blame.MODEL:
+                raise  # transient (storage unreachable): propagates, retried next time
+            # The model's own failure is permanent for this immutable version: remember it.
             reason = f"model '{key[0]}' version '{key[1]}' failed to load: {exc.message}"
             self._failed[key] = reason
             raise ModelNotReadyError(reason) from exc

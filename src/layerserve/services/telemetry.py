@@ -63,14 +63,13 @@ class FanOutObserver:
             observer.observe(outcome)
 
 
+_KIND_OF_BLAME: dict[errors.Blame, ErrorKind] = {
+    errors.Blame.CALLER: "client",
+    errors.Blame.MODEL: "model",
+    errors.Blame.SERVICE: "server",
+}
+
+
 def error_kind(exc: BaseException) -> ErrorKind:
-    """Who is to blame: the caller, the model (artifact, runtime) or the service."""
-    if isinstance(exc, errors.ClientError):
-        return "client"
-    model_errors = (
-        errors.InferenceFailedError,
-        errors.ModelNotReadyError,
-        errors.ArtifactIntegrityError,
-        errors.InvalidModelError,
-    )
-    return "model" if isinstance(exc, model_errors) else "server"
+    """The metric error kind: who is to blame (``domain.errors.blame_of``), nothing else."""
+    return _KIND_OF_BLAME[errors.blame_of(exc)]

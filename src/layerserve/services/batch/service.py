@@ -9,14 +9,7 @@ from dataclasses import dataclass
 import orjson
 
 from layerserve.domain.batch import BatchLayout, InputFormat, InputKey, ObjectVersion, input_format
-from layerserve.domain.errors import (
-    ArtifactIntegrityError,
-    ClientError,
-    InferenceFailedError,
-    InvalidModelError,
-    LayerserveError,
-    ModelNotReadyError,
-)
+from layerserve.domain.errors import ClientError, LayerserveError, is_retryable
 from layerserve.services.batch import summary
 from layerserve.services.batch.array_pipeline import run_arrays
 from layerserve.services.batch.execute import BatchExecutor
@@ -36,14 +29,12 @@ from layerserve.services.inference import InferenceService
 
 logger = logging.getLogger(__name__)
 
-FILE_ERRORS = (
-    ClientError,
-    ModelNotReadyError,
-    InferenceFailedError,
-    InvalidModelError,
-    ArtifactIntegrityError,
-)
-"""Errors that end a job with an error object; anything else is retried."""
+
+def ends_the_job(exc: BaseException) -> bool:
+    """A failure no retry can fix ends the job with an error object; the rest (outages,
+    bugs) fail the invocation so Lambda retries it and finally dead-letters the event."""
+    return isinstance(exc, LayerserveError) and not is_retryable(exc)
+
 
 _CONTENT_TYPES = {"jsonl": "application/x-ndjson", "npz": "application/octet-stream"}
 
@@ -96,7 +87,9 @@ class BatchService:
         try:
             input_format(source.key)
             resolution = self._inference.resolve(upload.model, upload.ref, source.routing_key)
-        except ClientError as exc:
+        except LayerserveError as exc:
+            if not ends_the_job(exc):
+                raise
             job.failure = exc.message
         else:
             job.model_version = resolution.record.version
@@ -112,7 +105,9 @@ class BatchService:
             return JobOutcome("ignored", job.bucket, job.key, detail="not an input object")
         try:
             fmt, resolution = self._prepare(job)
-        except FILE_ERRORS as exc:
+        except LayerserveError as exc:
+            if not ends_the_job(exc):
+                raise
             return self._fail(job, upload, progress, exc.message)
         manifest = resolution.record.manifest
         result_key = self.layout.result_key(upload, fmt)
@@ -131,10 +126,10 @@ class BatchService:
                 continuer.schedule(
                     Continuation(job=job, progress=following).model_dump(mode="json")
                 )
-        except FILE_ERRORS as exc:
-            _quietly(sink, only_if_created_here=False)
-            return self._fail(job, upload, progress, exc.message)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, LayerserveError) and ends_the_job(exc):
+                _quietly(sink, only_if_created_here=False)
+                return self._fail(job, upload, progress, exc.message)
             _quietly(sink, only_if_created_here=True)
             raise
         if not finished:
