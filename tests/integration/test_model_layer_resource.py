@@ -260,6 +260,21 @@ def test_an_unreadable_manifest_in_the_layer_fails_the_deploy(
     assert "unreadable manifest" in body["Reason"]
 
 
+def test_a_broken_artifact_in_the_layer_is_not_registered_and_fails_the_deploy(
+    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+) -> None:
+    models = layer(built, mount(tmp_path), "addmul/1", "iris/1")
+    artifact = models / "iris" / "1" / "model.onnx.zst"
+    data = artifact.read_bytes()
+    artifact.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # one bit pattern changed
+    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    body = responses.only()
+    assert body["Status"] == "FAILED"
+    assert "iris/1: the layer's artifact does not match the sha256" in body["Reason"]
+    assert aws.store.get_version("iris", "1") is None
+    assert routes(aws, "addmul") == [("1", 100)], "the intact model is still served"
+
+
 def test_a_sync_that_outlasts_the_function_answers_failed_in_time(
     aws: AwsRegistry, responses: Responses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
