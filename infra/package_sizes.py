@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
     template = packaged_template_bytes(build / "template.yaml")
     layer = zipped_bytes(build / "RuntimeLayer")
     sys.stdout.write("==> what a deploy uploads:\n")
-    ok = _report("packaged template", template, TEMPLATE_LIMIT, 1000, "kB")
+    ok = _report("packaged template", template, TEMPLATE_LIMIT, 1, "B")
     ok = _report("runtime layer (zipped)", layer, LAYER_ZIP_LIMIT, 1024 * 1024, "MiB") and ok
     return 0 if ok else 1
 
