@@ -77,9 +77,10 @@ def zipped_bytes(folder: Path) -> int:
 
 def _report(label: str, size: int, limit: int, unit: float, suffix: str) -> bool:
     left = limit - size
+    digits = 0 if unit == 1 else 1
     line = (
-        f"    {label:<26} {size / unit:10.1f} {suffix} of {limit / unit:.1f} {suffix} "
-        f"({100 * size / limit:.0f} %, {left / unit:.1f} {suffix} left)"
+        f"    {label:<26} {size / unit:10,.{digits}f} {suffix} of {limit / unit:,.{digits}f} "
+        f"{suffix} ({100 * size / limit:.0f} %, {left / unit:,.{digits}f} {suffix} left)"
     )
     sys.stdout.write(line + "\n")
     if size > limit:
@@ -95,7 +96,7 @@ def main(argv: list[str]) -> int:
     template = packaged_template_bytes(build / "template.yaml")
     layer = zipped_bytes(build / "RuntimeLayer")
     sys.stdout.write("==> what a deploy uploads:\n")
-    ok = _report("packaged template", template, TEMPLATE_LIMIT, 1, "B")
+    ok = _report("packaged template", template, TEMPLATE_LIMIT, 1, "bytes")
     ok = _report("runtime layer (zipped)", layer, LAYER_ZIP_LIMIT, 1024 * 1024, "MiB") and ok
     return 0 if ok else 1
 
