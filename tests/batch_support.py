@@ -18,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from layerserve.adapters.dynamodb_registry import DynamoDBRegistry, create_registry_table
 from layerserve.bootstrap import build_inference_service
 from layerserve.domain.batch import ObjectVersion
 from layerserve.domain.errors import ServiceUnavailableError
@@ -25,10 +26,12 @@ from layerserve.lambdas import batch
 from layerserve.lambdas.batch.runtime import build_runtime
 from layerserve.local.events import FakeLambdaContext
 from layerserve.services.batch import BatchOptions, BatchService, Continuation, JobOutcome
+from layerserve.services.registry import RegistryService
 from layerserve.settings import BatchSettings, InferenceSettings
 
 BUCKET = "uploads-bucket"
 TABLE = "batch-idempotency"
+REGISTRY_TABLE = "batch-registry"
 EVENT_TEMPLATE = Path(__file__).parent / "events" / "s3_object_created.json"
 WRITES = ("put_object", "complete_multipart_upload")
 
@@ -125,6 +128,8 @@ class BatchStack:
     dynamodb: Any
     lam: FakeLambda
     context: FakeLambdaContext = field(default_factory=Context)
+    registry: RegistryService | None = None
+    """With ``registry=True``: the registry the batch function resolves versions in."""
 
     def upload(self, key: str, body: bytes) -> dict[str, Any]:
         """Put ``body`` under ``key`` and return the S3 event for it."""
@@ -169,8 +174,12 @@ def batch_stack(
     versioned: bool = True,
     options: BatchOptions | None = None,
     s3_client: Any = None,
+    registry: bool = False,
 ) -> Iterator[BatchStack]:
-    """moto first, then clients, resources and the runtime the handler uses."""
+    """moto first, then clients, resources and the runtime the handler uses.
+
+    With ``registry``, versions resolve through a registry table (no version registered:
+    the test registers and promotes), read with no cache so a promote shows at once."""
     fake_credentials(monkeypatch)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "layerserve-tests")
     with mock_aws():
@@ -190,21 +199,33 @@ def batch_stack(
         )
         lock = threading.Lock()
         counting = CountingClient(s3, lock)
+        counting_dynamodb = CountingClient(dynamodb, lock)
         lam = FakeLambda()
+        registry_service = None
+        settings = InferenceSettings(models_dir=models_root, scratch_dir=scratch, preload="none")
+        if registry:
+            create_registry_table(dynamodb, REGISTRY_TABLE)
+            store = DynamoDBRegistry(REGISTRY_TABLE, counting_dynamodb)  # type: ignore[arg-type]
+            registry_service = RegistryService(store)
+            settings = settings.model_copy(
+                update={"registry_table": REGISTRY_TABLE, "registry_ttl_s": 0.0}
+            )
         inference = build_inference_service(
-            InferenceSettings(models_dir=models_root, scratch_dir=scratch, preload="none")
+            settings,
+            dynamodb=counting_dynamodb,  # type: ignore[arg-type]
+            s3=s3,
         )
         runtime = build_runtime(
             BatchSettings(idempotency_table=TABLE),
             inference,
             s3=counting,  # type: ignore[arg-type]
-            dynamodb=CountingClient(dynamodb, lock),  # type: ignore[arg-type]
+            dynamodb=counting_dynamodb,  # type: ignore[arg-type]
             invoker=lam,
             options=options,
         )
         batch.install(runtime)
         try:
-            yield BatchStack(s3, counting, dynamodb, lam)
+            yield BatchStack(s3, counting, dynamodb, lam, registry=registry_service)
         finally:
             batch.install(None)
 

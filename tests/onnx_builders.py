@@ -264,3 +264,13 @@ def fails_unless_batch_divides(rows: int = 3, features: int = 4) -> onnx.ModelPr
         helper.make_node("Reshape", ["g", "back"], ["y"]),
     ]
     return _finish(helper.make_graph(nodes, "fragile", [x], [y], [grouped, back]))
+
+
+def gather(rows: int = 10) -> onnx.ModelProto:
+    """``y = table[idx]`` over a ``[rows, 1]`` FP32 table (``table[i] = i``): an index
+    outside ``[-rows, rows)`` passes validation and fails only inside ``session.run``."""
+    table = numpy_helper.from_array(np.arange(rows, dtype=np.float32).reshape(rows, 1), "table")
+    idx = helper.make_tensor_value_info("idx", TensorProto.INT64, ["batch"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1])
+    node = helper.make_node("Gather", ["table", "idx"], ["y"], axis=0)
+    return _finish(helper.make_graph([node], "gather", [idx], [y], [table]))

@@ -1,13 +1,22 @@
 """Lambda handler of the batch function: S3 ``ObjectCreated`` on the input prefix, and
 continuations of jobs that outlive one invocation.
 
-Each upload runs once per (bucket, decoded key, version id or ETag, resolved model
-version, segment) through Powertools Idempotency with a DynamoDB table; duplicates
-return the stored outcome. Errors that retrying cannot fix end in an error object;
-the rest raise, so Lambda retries and finally hands the event to the on-failure
-destination. Environment: ``LAYERSERVE_BATCH_*`` (``BatchSettings``), the models as
-for inference (``LAYERSERVE_MODELS_DIR``, ``LAYERSERVE_SCRATCH_DIR``, ...),
-``POWERTOOLS_METRICS_NAMESPACE``.
+Exactly once per upload, through Powertools Idempotency on a DynamoDB table, in two
+steps keyed by the upload (bucket, decoded key, version id or ETag):
+
+1. **plan** (``<upload>, "plan"``): the model version is resolved on the first
+   delivery and the plan (a ``Continuation`` naming it) is stored as that record's
+   result; every retry and redelivery of the event gets the stored plan back, so a
+   promote in between cannot make a second result with another version;
+2. **run** (``<upload>, "segment-<n>"``): each segment runs once; a duplicate returns
+   the stored outcome. Continuations carry the pinned version in their payload.
+
+Errors that retrying cannot fix end in an error object; the rest raise, so Lambda
+retries and finally hands the event to the on-failure destination (a plan or run
+whose invocation failed leaves no record, so the retry does the work).
+
+Environment: ``LAYERSERVE_BATCH_*`` (``BatchSettings``), the models as for inference
+(``LAYERSERVE_MODELS_DIR``, ``LAYERSERVE_SCRATCH_DIR``, ...), ``POWERTOOLS_METRICS_NAMESPACE``.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from layerserve.domain.batch import created_objects
 from layerserve.domain.errors import InvalidInputError
 from layerserve.lambdas.batch.continuation import ContextClock, SelfInvoker
 from layerserve.lambdas.batch.runtime import BatchRuntime, build_runtime
-from layerserve.services.batch import BatchService, Continuation, is_continuation
+from layerserve.services.batch import Continuation, is_continuation, plan_data
 from layerserve.settings import BatchSettings, InferenceSettings
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -67,29 +76,29 @@ def runtime() -> BatchRuntime:
     return _installed[0] if _installed else _from_environment()
 
 
-def _jobs(service: BatchService, event: dict[str, Any]) -> list[Continuation]:
+def _jobs(current: BatchRuntime, event: dict[str, Any]) -> list[Continuation]:
     if is_continuation(event):
         return [Continuation.model_validate(event)]
     if "Records" not in event:
         raise InvalidInputError("the batch function takes S3 events and its own continuations")
     jobs = []
     for source in created_objects(event):
-        job = service.plan(source)
-        if job is None:
+        if not current.service.accepts(source):
             logger.info("not an input object", extra={"bucket": source.bucket, "key": source.key})
             continue
-        jobs.append(job)
+        planned = current.plan_job(upload=plan_data(source))
+        jobs.append(Continuation.model_validate(planned))
     return jobs
 
 
 def process(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The handler without its Powertools decorators."""
     current = runtime()
-    current.config.register_lambda_context(context)
+    current.register_lambda_context(context)
     continuer = SelfInvoker(current.invoker, context.invoked_function_arn)
     clock = ContextClock(context)
     outcomes = []
-    for job in _jobs(current.service, event):
+    for job in _jobs(current, event):
         outcome = current.run_job(job=job.idempotency_data(), clock=clock, continuer=continuer)
         logger.info("batch job", extra=outcome)
         _count(outcome)

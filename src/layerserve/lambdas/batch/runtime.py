@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from layerserve.adapters.s3_objects import S3Objects
 from layerserve.domain.batch import BatchLayout
+from layerserve.domain.errors import InvalidInputError
 from layerserve.lambdas.batch.codec import JsonRequestCodec
 from layerserve.lambdas.batch.continuation import LambdaInvoker
 from layerserve.services.batch import (
@@ -23,6 +24,7 @@ from layerserve.services.batch import (
     Clock,
     Continuation,
     Continuer,
+    source_of_plan,
 )
 from layerserve.services.inference import InferenceService
 from layerserve.settings import BatchSettings
@@ -33,16 +35,26 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 IDEMPOTENCY_KEY_PREFIX = "layerserve-batch"
-RunJob = Callable[..., dict[str, Any]]
+PLAN_KEY_PREFIX = "layerserve-batch-plan"
+Step = Callable[..., dict[str, Any]]
+"""A step of a job, run at most once per idempotency key (keyword arguments only)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BatchRuntime:
     service: BatchService
-    config: IdempotencyConfig
-    run_job: RunJob
+    configs: tuple[IdempotencyConfig, ...]
+    """Every idempotency configuration: each needs the invocation's Lambda context."""
+    plan_job: Step
+    """``plan_job(upload=plan_data(source))``: the upload's stored plan (a ``Continuation``
+    as JSON), made on the first delivery of its event and returned to every later one."""
+    run_job: Step
     """``run_job(job=Continuation.idempotency_data(), clock=..., continuer=...)``."""
     invoker: LambdaInvoker
+
+    def register_lambda_context(self, context: Any) -> None:
+        for config in self.configs:
+            config.register_lambda_context(context)
 
 
 def batch_options(settings: BatchSettings) -> BatchOptions:
@@ -81,26 +93,56 @@ def build_runtime(
         BatchLayout(settings.input_prefix, settings.output_prefix),
         options,
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=dynamodb
-    )
-    config = IdempotencyConfig(
-        event_key_jmespath=IDEMPOTENCY_KEY_JMESPATH,
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_ttl_s,
-        hash_function="sha256",
-        response_hook=_mark_duplicate,
-    )
+    config = _config(settings, response_hook=_mark_duplicate)
+    plan_config = _config(settings, response_hook=None)
+
+    def plan_job(*, upload: dict[str, Any]) -> dict[str, Any]:
+        planned = service.plan(source_of_plan(upload))
+        if planned is None:
+            raise InvalidInputError(f"'{upload['key']}' is not an input object")
+        return planned.model_dump(mode="json")
 
     def run_job(*, job: dict[str, Any], clock: Clock, continuer: Continuer) -> dict[str, Any]:
         continuation = Continuation.model_validate(job["payload"])
         return service.run(continuation, clock, continuer).as_dict()
 
-    idempotent = idempotent_function(
-        run_job,
-        data_keyword_argument="job",
+    table = settings.idempotency_table
+    return BatchRuntime(
+        service,
+        (config, plan_config),
+        _once(plan_job, "upload", PLAN_KEY_PREFIX, plan_config, table, dynamodb),
+        _once(run_job, "job", IDEMPOTENCY_KEY_PREFIX, config, table, dynamodb),
+        invoker,
+    )
+
+
+def _once(
+    function: Step,
+    argument: str,
+    prefix: str,
+    config: IdempotencyConfig,
+    table: str,
+    dynamodb: DynamoDBClient,
+) -> Step:
+    """``function`` run at most once per key. Each gets its own persistence layer: a
+    layer remembers the key prefix of the function it serves, and tests share one
+    runtime across threads."""
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb)
+    wrapped: Step = idempotent_function(
+        function,
+        data_keyword_argument=argument,
         persistence_store=persistence,
         config=config,
-        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        key_prefix=prefix,
     )
-    return BatchRuntime(service, config, idempotent, invoker)
+    return wrapped
+
+
+def _config(settings: BatchSettings, response_hook: Any) -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath=IDEMPOTENCY_KEY_JMESPATH,
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_ttl_s,
+        hash_function="sha256",
+        response_hook=response_hook,
+    )

@@ -19,6 +19,8 @@ from layerserve.services.batch.state import (
     Job,
     Progress,
     is_continuation,
+    plan_data,
+    source_of_plan,
 )
 from layerserve.services.batch.summary import JobOutcome
 
@@ -36,4 +38,6 @@ __all__ = [
     "Progress",
     "RequestCodec",
     "is_continuation",
+    "plan_data",
+    "source_of_plan",
 ]

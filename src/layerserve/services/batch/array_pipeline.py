@@ -41,7 +41,7 @@ def run_arrays(segment: Segment) -> bool:
         while progress.item < rows:
             count = min(per_batch, rows - progress.item)
             feeds = {item.spec.name: _cast(streams[item.spec.name], count, item) for item in inputs}
-            array = segment.executor.run_arrays(feeds, name)
+            array = segment.executor.run_arrays(feeds, name, progress.item)
             _write_rows(archive, progress, name, array, (count, rows))
             progress.item += count
             _count_rows(progress, count)

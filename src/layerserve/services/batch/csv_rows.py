@@ -72,7 +72,7 @@ def _parse_one(text: str, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
         raise InvalidInputError("empty line")
     try:
         return np.asarray(fields, dtype=str).astype(dtype)
-    except ValueError as exc:
+    except (ValueError, OverflowError, TypeError) as exc:
         raise InvalidInputError(f"not a numeric CSV row: {exc}") from None
 
 
@@ -137,7 +137,7 @@ class CsvBatcher:
             return None
         try:
             block = _parse(texts, self._schema.dtype)
-        except ValueError:
+        except Exception:  # any row may be hostile: the slow path finds which
             return None
         if block.shape[0] != len(texts) or not self._fits(block.shape[1]):
             return None

@@ -7,7 +7,7 @@ from itertools import islice
 
 import orjson
 
-from layerserve.domain.errors import InvalidInputError
+from layerserve.services.batch.failures import line_error
 from layerserve.services.batch.lines import Line
 from layerserve.services.batch.ports import RequestCodec
 from layerserve.services.batch.records import ErrorItem, Item, LineBatch, RowsItem, V2Item
@@ -26,8 +26,8 @@ def decode_line(raw: bytes | None, number: int, codec: RequestCodec, max_line: i
     if isinstance(document, dict) and "inputs" in document:
         try:
             return V2Item(number, codec.v2(raw))
-        except InvalidInputError as exc:
-            return ErrorItem(number, exc.message)
+        except Exception as exc:
+            return ErrorItem(number, line_error(exc, f"line {number}"))
     if isinstance(document, dict) and "instances" in document:
         instances = document["instances"]
         if not isinstance(instances, list) or not instances:

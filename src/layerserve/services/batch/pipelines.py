@@ -15,6 +15,7 @@ from layerserve.domain.manifest import Manifest
 from layerserve.services.batch.csv_rows import CsvBatcher, CsvSchema
 from layerserve.services.batch.encode import LineEncoder
 from layerserve.services.batch.execute import BatchExecutor
+from layerserve.services.batch.failures import line_error
 from layerserve.services.batch.jsonl import jsonl_batches
 from layerserve.services.batch.lines import split_lines
 from layerserve.services.batch.ports import Clock, ObjectReader, RequestCodec
@@ -66,9 +67,9 @@ def run_lines(segment: Segment, codec: RequestCodec) -> bool:
             lines, progress.item, limits.batch_size, codec, limits.max_line_bytes
         )
     for batch in batches:
-        results = _results(segment.executor, batch)
-        segment.sink.write(b"".join(encoder.encode(result) for result in results))
-        _count(progress, results)
+        results = [_safe(result, encoder) for result in _results(segment.executor, batch)]
+        segment.sink.write(b"".join(encoded for _, encoded in results))
+        _count(progress, [result for result, _ in results])
         progress.offset, progress.item = batch.end_offset, batch.end_item
         if isinstance(batch, BlockBatch):
             progress.columns = batcher.columns
@@ -85,6 +86,15 @@ def _results(executor: BatchExecutor, batch: LineBatch | BlockBatch) -> list[Lin
         results.extend(executor.run_block(batch.lines, batch.block))
         results.sort(key=lambda result: result.line)
     return results
+
+
+def _safe(result: LineResult, encoder: LineEncoder) -> tuple[LineResult, bytes]:
+    """The result and its output line; a result that cannot be written is its line's error."""
+    try:
+        return result, encoder.encode(result)
+    except Exception as exc:
+        failed = LineResult(result.line, error=line_error(exc, f"line {result.line}"))
+        return failed, encoder.encode(failed)
 
 
 def _count(progress: Progress, results: list[LineResult]) -> None:

@@ -76,10 +76,18 @@ class BatchService:
         self.layout = layout
         self.options = options
 
+    def accepts(self, source: ObjectVersion) -> bool:
+        """Whether ``source`` is an input object (anything else is ignored)."""
+        return self.layout.parse(source.key) is not None
+
     def plan(self, source: ObjectVersion) -> Continuation | None:
         """The first segment of the job for an upload (``None``: not an input object).
 
-        The model version is resolved here, once, and pinned for the whole job."""
+        The model version is resolved here, once per upload, and pinned for the whole job:
+        the entry point stores the plan, so every retry and redelivery of the upload's
+        event reuses it (a promote in between changes nothing), and continuations carry
+        it in their payload. A failure no retry can fix is planned too: the job then
+        only writes its error object."""
         upload = self.layout.parse(source.key)
         if upload is None:
             return None

@@ -6,6 +6,7 @@ outlives one invocation hands this state to the next one in its payload.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -110,19 +111,30 @@ class Continuation(_State):
     progress: Progress
 
     def idempotency_data(self) -> dict[str, Any]:
-        """What the idempotency key is built from: the object version, the model version
-        and the segment. Never the event time."""
+        """What runs exactly once: one segment of one upload. The key is the upload and the
+        segment, never the model version (pinned by the plan) nor the event time."""
         return {
-            "bucket": self.job.bucket,
-            "key": self.job.key,
-            "object_version": self.job.object_version,
-            "model_version": self.job.model_version,
-            "segment": self.progress.segment,
+            **upload_identity(self.job.source),
+            "step": f"segment-{self.progress.segment}",
             "payload": self.model_dump(mode="json"),
         }
 
 
-IDEMPOTENCY_KEY_JMESPATH: Final = "[bucket, key, object_version, model_version, segment]"
+def upload_identity(source: ObjectVersion) -> dict[str, Any]:
+    """What names one upload: its bucket, decoded key and version id (or ETag)."""
+    return {"bucket": source.bucket, "key": source.key, "object_version": source.identity}
+
+
+def plan_data(source: ObjectVersion) -> dict[str, Any]:
+    """What the plan of an upload is keyed by (its identity) and made from (``source``)."""
+    return {**upload_identity(source), "step": "plan", "source": asdict(source)}
+
+
+def source_of_plan(data: dict[str, Any]) -> ObjectVersion:
+    return ObjectVersion(**data["source"])
+
+
+IDEMPOTENCY_KEY_JMESPATH: Final = "[bucket, key, object_version, step]"
 
 
 def is_continuation(event: dict[str, Any]) -> bool:
