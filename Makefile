@@ -10,8 +10,10 @@ RUN_DIR ?= .run
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := .tools/checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+AWS_PORT ?= 4566
+SAM_BIN := .tools/sam/bin
 
-.PHONY: help venv run test unit lint types imports format bench build layer-size clean
+.PHONY: help venv run test unit lint types imports format bench build layer-size clean env local-env deploy
 
 help:
 	@echo "make run    - two example versions served on $(HOST):$(PORT), a guarded 10% canary, synthetic traffic"
@@ -19,8 +21,12 @@ help:
 	@echo "make lint   - ruff, mypy, the import contracts and checkov on template.yaml"
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
 	@echo "make build  - sam build (no Docker) and report the runtime layer size"
+	@echo "make deploy - make build, then sam deploy (first time: make deploy GUIDED=1)"
+	@echo 'eval "$$(make -s env)"       - put layerserve and sam on PATH in this shell'
+	@echo 'eval "$$(make -s local-env)" - the same, pointed at the stack that make run serves'
 
-venv: $(STAMP)
+
+venv:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -29,7 +35,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/layerserve example --out $(RUN_DIR) --versions 2
-	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20
+	@echo '# In another shell, for layerserve, sam, boto3 and the AWS CLI against this stack, paste:'
+	@$(MAKE) -s --no-print-directory local-env HOST=$(HOST) PORT=$(PORT) AWS_PORT=$(AWS_PORT)
+	@echo '# (or: eval "$$(make -s local-env HOST=$(HOST) PORT=$(PORT) AWS_PORT=$(AWS_PORT))")'
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20 \
+	  --aws-port $(AWS_PORT)
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
@@ -59,6 +69,18 @@ bench: $(STAMP)
 
 build: $(STAMP)
 	bash infra/build.sh
+
+# Shell lines for `eval`: layerserve (.venv/bin) and sam (.tools/sam/bin, from make build) on
+# PATH; local-env also points the CLI, boto3 and the AWS CLI at the stack of `make run`.
+env:
+	@echo 'export PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(SAM_BIN):$$PATH"'
+
+local-env: env
+	@echo 'export LAYERSERVE_ENDPOINT=http://$(HOST):$(PORT) AWS_ENDPOINT_URL=http://127.0.0.1:$(AWS_PORT)'
+	@echo 'export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1'
+
+deploy: build
+	$(SAM_BIN)/sam deploy $(if $(GUIDED),--guided,)
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .aws-sam .pytest_cache .mypy_cache .ruff_cache

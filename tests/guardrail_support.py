@@ -8,6 +8,8 @@ signature: 1 and 2 are ``y = x``, 3 fails unless the batch is a multiple of 3, a
 from __future__ import annotations
 
 import importlib
+import itertools
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
@@ -25,7 +28,8 @@ from layerserve.adapters.onnx_graph import OnnxToolkit
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry import Alias, HistoryEntry
-from layerserve.local.events import FakeLambdaContext
+from layerserve.domain.routing import canonical_routes, pick_version
+from layerserve.local.events import FakeLambdaContext, decode_reply
 from layerserve.local.logs import LogSubscription
 from layerserve.services.packaging import PackageRequest, package_model
 from layerserve.services.registry import Canary, Promote, RegisterVersion
@@ -87,6 +91,23 @@ class Stack:
             self.invoke(http_api_event("POST", f"/v2/models/{MODEL}/infer", body, headers))
         self.logs.flush()
 
+    def send(
+        self, body: dict[str, Any], *, key: str | None = None, path: str | None = None
+    ) -> tuple[int, str | None]:
+        """One request through the alias (or to ``path``): status and ``model_version``."""
+        headers = {"x-routing-key": key} if key is not None else {}
+        target = path or f"/v2/models/{MODEL}/infer"
+        reply = decode_reply(self.invoke(http_api_event("POST", target, body, headers)))
+        answer = orjson.loads(reply.body) if reply.body else {}
+        return reply.status, answer.get("model_version")
+
+    def keys_to(self, version: str, count: int, prefix: str = "k") -> list[str]:
+        """``count`` routing keys that the alias's current routes send to ``version``."""
+        routes = canonical_routes(self.alias().routes)
+        found = (f"{prefix}-{i}" for i in itertools.count())
+        chosen = (key for key in found if pick_version(routes, key, random.random) == version)
+        return list(itertools.islice(chosen, count))
+
     def guardrails(self, ahead: timedelta = timedelta(0)) -> dict[str, Any]:
         """One scheduled run, with the clock ``ahead`` of now (bake time without sleeping)."""
         handler = self.metrics.make_schedule_handler(
@@ -94,6 +115,12 @@ class Stack:
         )
         result: dict[str, Any] = handler(SCHEDULE_EVENT, FakeLambdaContext())
         return result
+
+
+def rows(count: int, seed: int = 0) -> dict[str, Any]:
+    """A valid request body for ``score``: ``count`` rows of four floats."""
+    data = np.round(np.random.default_rng(seed).normal(size=count * 4), 4).tolist()
+    return {"inputs": [{"name": "x", "datatype": "FP32", "shape": [count, 4], "data": data}]}
 
 
 SCHEDULE_EVENT = {

@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 
 from layerserve.domain.metric_record import ErrorKind, build_record, record_to_json
-from layerserve.domain.rollup import Rollup, RollupKey
+from layerserve.domain.rollup import AliasRoute, Rollup, RollupKey
 from layerserve.services.aggregation import LogEvent
 from layerserve.services.telemetry import ERROR_KINDS, RequestOutcome
 
@@ -23,6 +23,9 @@ def record_line(
     model: str = "iris",
     version: str = "1",
     alias: str | None = "production",
+    alias_revision: int | None = None,
+    input_elements: int | None = 4,
+    first_use: bool = False,
     error_kind: ErrorKind | None = None,
     latency_ms: float = 5.0,
     run_ms: float | None = 2.0,
@@ -37,6 +40,9 @@ def record_line(
         model=model,
         version=version,
         alias=alias,
+        alias_revision=alias_revision,
+        input_elements=input_elements,
+        first_use=first_use,
         status=status,
         error_kind=error_kind,
         latency_ms=latency_ms,
@@ -59,9 +65,13 @@ def traffic(
     latency_ms: float = 5.0,
     output_shift: float = 0.0,
     seed: int = 0,
+    alias_revision: int | None = None,
+    error_kind: ErrorKind = "server",
+    input_elements: int = 4,
 ) -> list[str]:
-    """``count`` records of one version: every ``error_every``-th a server error, outputs
-    drawn from N(output_shift, 1), latencies spread +/-20 % around ``latency_ms``."""
+    """``count`` records of one version: every ``error_every``-th an ``error_kind`` error,
+    outputs drawn from N(output_shift, 1), latencies spread +/-20 % around ``latency_ms``;
+    with ``alias_revision``, routed by revision ``alias_revision`` of ``production``."""
     rng = np.random.default_rng(seed)
     lines = []
     for i in range(count):
@@ -70,7 +80,9 @@ def traffic(
             record_line(
                 t_ms=start_ms + i * spacing_ms,
                 version=version,
-                error_kind="server" if failed else None,
+                alias_revision=alias_revision,
+                input_elements=input_elements,
+                error_kind=error_kind if failed else None,
                 latency_ms=float(latency_ms * rng.uniform(0.8, 1.2)),
                 output=None
                 if failed
@@ -107,10 +119,21 @@ class InMemoryRollups:
     ) -> list[tuple[int, Rollup]]:
         return [
             (key.minute, rollup)
-            for key, (rollup, _) in sorted(self.items.items())
-            if (key.model, key.version) == (model, version)
+            for key, rollup in self._sorted()
+            if (key.model, key.version, key.route) == (model, version, None)
             and first_minute <= key.minute <= last_minute
         ]
+
+    def read_route(self, model: str, route: AliasRoute, version: str) -> list[tuple[int, Rollup]]:
+        return [
+            (key.minute, rollup)
+            for key, rollup in self._sorted()
+            if (key.model, key.version, key.route) == (model, version, route)
+        ]
+
+    def _sorted(self) -> list[tuple[RollupKey, Rollup]]:
+        keys = sorted(self.items, key=RollupKey.order)
+        return [(key, self.items[key][0]) for key in keys]
 
 
 def every_outcome_shape() -> Iterator[RequestOutcome]:

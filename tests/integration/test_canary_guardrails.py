@@ -4,7 +4,7 @@ rollups → scheduled guardrail handler → registry, all over moto."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,11 @@ import pytest
 from layerserve.domain.errors import RevisionConflictError
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.registry import HistoryAction
+from layerserve.domain.rollup import AliasRoute
 from layerserve.domain.routing import Route
 from layerserve.services.canary_actions import GUARDRAILS_ACTOR, RegistryCanaryActions
 from layerserve.services.guardrails import GuardedCanary, run_guardrails
-from layerserve.services.metrics_query import window_rollup
+from layerserve.services.metrics_query import route_rollup
 from layerserve.services.registry import Promote
 from tests.conftest import Invoke
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack
@@ -65,10 +66,10 @@ def test_an_error_spike_is_rolled_back_and_the_history_says_why(stack: Stack) ->
     figures = entry.figures
     assert figures is not None and figures == outcome["figures"]
     assert figures["stable_errors"] == 0 and int(str(figures["canary_errors"])) > 0
-    # Explainable from storage: the stored rollups of the window give the same counts.
-    start = datetime.fromisoformat(str(figures["step_started_at"]))
-    end = datetime.fromisoformat(str(figures["evaluated_at"]))
-    canary = window_rollup(stack.rollups, MODEL, "3", start, end)
+    # Explainable from storage: the stored rollups of the judged route give the same counts.
+    assert figures["judged"] == f"{ALIAS}@{started.revision}"
+    route = AliasRoute(ALIAS, started.revision)
+    canary = route_rollup(stack.rollups, MODEL, route, "3")
     assert (canary.requests, canary.errors_of(("server", "model"))) == (
         figures["canary_requests"],
         figures["canary_errors"],

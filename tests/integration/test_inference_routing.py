@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from layerserve.domain.manifest import Manifest
-from layerserve.services.registry import Canary, Promote, RegisterVersion, Rollback
+from layerserve.services.registry import Archive, Canary, Promote, RegisterVersion, Rollback
 from tests.apigw import http_api_event, reply_json
 from tests.conftest import Invoke
 from tests.registry_support import BUCKET, TABLE, AwsRegistry, moto_registry
@@ -133,3 +133,10 @@ def test_tampered_s3_artifact_is_never_loaded(
     response = routed(http_api_event("POST", "/v2/models/addmul/versions/4/infer", REQUEST))
     assert response["statusCode"] == 503
     assert "does not match" in reply_json(response)["error"]
+
+
+def test_an_archived_version_says_it_is_archived(routed: Invoke, aws: AwsRegistry) -> None:
+    aws.service.versions.archive("addmul", "2", Archive(reason="retired"), ME)
+    response = routed(http_api_event("POST", "/v2/models/addmul/versions/2/infer", REQUEST))
+    assert response["statusCode"] == 404
+    assert reply_json(response)["error"] == "version '2' of model 'addmul' is archived, not served"

@@ -43,9 +43,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsRegistry]:
         policy = CanaryPolicy(steps=(10, 50, 100), bake_seconds=300)
         aws.service.aliases.canary("iris", "production", Canary(version="2", weight=10,
                                    policy=policy), "me")  # fmt: skip
-        lines = traffic("1", 300, spacing_ms=4000) + traffic(
-            "2", 40, start_ms=T0_MS + 600_000, spacing_ms=15_000, error_every=4, latency_ms=9
-        )
+        # Routed by the canary's revision (2), plus requests naming version 2 directly.
+        lines = traffic("1", 300, spacing_ms=4000, alias_revision=2) + traffic(
+            "2", 30, start_ms=T0_MS + 600_000, spacing_ms=15_000, error_every=3, latency_ms=9,
+            alias_revision=2,
+        ) + traffic("2", 10, start_ms=T0_MS + 1_050_000, spacing_ms=15_000, error_kind="client",
+                    error_every=1, latency_ms=9)  # fmt: skip
         fold_events(log_events(lines), DynamoDBRollups(ROLLUPS, aws.dynamodb))
         yield aws
 
@@ -62,12 +65,17 @@ def test_an_alias_reports_each_of_its_versions(aws: AwsRegistry) -> None:
     assert report["start"] == (NOW - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     stable, canary = report["versions"]
     assert (stable["version"], stable["requests"], stable["error_rate"]) == ("1", 300, 0.0)
-    assert (canary["requests"], canary["errors"]) == (40, {"server": 10})
-    assert canary["error_rate"] == pytest.approx(0.25)
+    assert (canary["requests"], canary["errors"]) == (40, {"server": 10, "client": 10})
+    assert canary["error_rate"] == pytest.approx(0.5)
     assert 7.0 <= canary["latency_ms"]["p50"] <= 11.0 and stable["latency_ms"]["p99"] <= 6.1
     assert sum(point["requests"] for point in stable["series"]) == 300
     assert len(stable["series"]) == 20 and len(canary["series"]) == 10
     assert stable["outputs"]["y"]["elements"] == 1200 and stable["outputs"]["y"]["bins"]
+    assert report["judged"] == "production@2"
+    assert report["routed"] == [
+        {"version": "1", "requests": 300, "rejected": 0, "errors": 0},
+        {"version": "2", "requests": 30, "rejected": 0, "errors": 10},
+    ]
 
 
 def test_one_version_and_explicit_windows(aws: AwsRegistry) -> None:
@@ -131,7 +139,9 @@ def test_metrics_command_prints_tables_and_sparklines(
     assert shown.exit_code == 0, shown.output
     out = shown.stdout
     assert "guarded canary 2 (stable 1): steps 10% → 50% → 100%, bake 5m" in out
-    assert "25.00%" in out and "server 10" in out and "output distribution" in out
+    assert "50.00%" in out and "server 10" in out and "output distribution" in out
+    assert "routed at production@2 (what the guardrails judge): 1: 300 requests, 0 errors, " in out
+    assert "2: 30 requests, 10 errors, 0 rejected" in out
     requests_lines = [line for line in out.splitlines() if "requests │" in line]
     assert len(requests_lines) == 2 and "max 15" in requests_lines[0]
     stable_chart = requests_lines[0].split("│")[1]
@@ -163,6 +173,12 @@ def test_canary_command_attaches_a_policy(endpoint: str, aws: AwsRegistry) -> No
         1.5,
         0.2,
     )
+    assert policy["max_rejection_rate_increase"] is None  # off unless asked for
+    rejecting = cli("canary", "iris", "2", "--weight", "15", "--max-rejection-increase", "0.05",
+                    "--json", "--endpoint", endpoint)  # fmt: skip
+    assert rejecting.exit_code == 0, rejecting.output
+    limit = orjson.loads(rejecting.stdout)["canary"]["policy"]["max_rejection_rate_increase"]
+    assert limit == 0.05
     plain = cli("canary", "iris", "2", "--weight", "20", "--endpoint", endpoint)
     assert plain.exit_code == 0 and "guarded" not in plain.stdout  # a manual move ends it
     guarded = cli("canary", "iris", "2", "--weight", "25", "--guard", "--endpoint", endpoint)

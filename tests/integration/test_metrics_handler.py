@@ -156,8 +156,9 @@ def test_schedule_rolls_back_a_canary_with_an_error_spike(dynamodb: DynamoDBClie
     app = load_app()
     started = datetime.now(UTC) - timedelta(minutes=5)
     start_ms = int(started.timestamp() * 1000)
-    lines = traffic("1", 400, start_ms=start_ms, spacing_ms=500) + traffic(
-        "2", 250, start_ms=start_ms, spacing_ms=800, error_every=3
+    # What revision 7 of the alias routed to each side.
+    lines = traffic("1", 400, start_ms=start_ms, spacing_ms=500, alias_revision=7) + traffic(
+        "2", 250, start_ms=start_ms, spacing_ms=800, error_every=3, alias_revision=7
     )
     app.handler(aws_payload(lines), FakeLambdaContext())
     state = CanaryState(

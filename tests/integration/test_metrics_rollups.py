@@ -17,9 +17,10 @@ from layerserve.adapters.dynamodb_rollups import DynamoDBRollups, partition_key
 from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.domain.metric_record import parse_record
-from layerserve.domain.rollup import MINUTE_MS, Rollup, RollupKey, fold_records
+from layerserve.domain.rollup import MINUTE_MS, AliasRoute, Rollup, RollupKey, fold_records
+from layerserve.domain.size_match import size_class
 from layerserve.services.aggregation import fold_events
-from layerserve.services.metrics_query import metrics_summary, window_rollup
+from layerserve.services.metrics_query import metrics_summary, route_rollup, window_rollup
 from tests.metric_factories import T0, T0_MS, log_events, record_line, traffic
 from tests.registry_support import fake_aws, serialise_calls
 
@@ -199,3 +200,36 @@ def test_storage_failures_become_service_unavailable(dynamodb: DynamoDBClient) -
         missing.read("iris", "1", 0, 10)
     with pytest.raises(ServiceUnavailableError, match="rollup table 'no-such-table'"):
         fold_events(log_events([record_line()]), missing)
+
+
+def test_alias_routed_records_also_fold_into_their_route(dynamodb: DynamoDBClient) -> None:
+    rollups = store(dynamodb)
+    lines = [
+        record_line(alias_revision=4, request_id="routed-4", input_elements=4),
+        record_line(alias_revision=5, request_id="routed-5", input_elements=400),
+        record_line(alias=None, request_id="direct"),
+        record_line(alias_revision=5, error_kind="client", request_id="rejected"),
+    ]
+    report = fold_events(log_events(lines), rollups)
+    assert report.applied == 3  # the version's minute, and the minute of each route
+    assert window_rollup(rollups, "iris", "1", T0, T0 + HOUR).requests == 4
+    four = route_rollup(rollups, "iris", AliasRoute("production", 4), "1")
+    five = route_rollup(rollups, "iris", AliasRoute("production", 5), "1")
+    assert (four.requests, five.requests, five.errors) == (1, 2, {"client": 1})
+    # Latency by size counts successful requests only; the version's rollup has none.
+    assert {size: s.count for size, s in five.sized_latency.items()} == {size_class(400): 1}
+    assert list(four.sized_latency) == [size_class(4)]
+    pks = {item["pk"]["S"] for item in dynamodb.scan(TableName=TABLE)["Items"]}
+    assert pks == {
+        partition_key("iris", "1"),
+        "ROUTE#iris#production#4#1",
+        "ROUTE#iris#production#5#1",
+    }
+    assert route_rollup(rollups, "iris", AliasRoute("production", 6), "1").requests == 0
+
+
+def test_rollups_stored_before_size_classes_still_read() -> None:
+    (rollup,) = fold_records([r for r in map(parse_record, traffic("1", 5)) if r]).values()
+    stored = rollup.to_dict()
+    assert "slat" not in stored and "srun" not in stored
+    assert Rollup.from_dict(stored).sized_latency == {}

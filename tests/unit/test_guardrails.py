@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from layerserve.domain.errors import ConflictError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Decision, Figure, evaluate
+from layerserve.domain.metric_record import ErrorKind
 from layerserve.services.aggregation import fold_events
 from layerserve.services.guardrails import GuardedCanary, run_guardrails
-from layerserve.services.metrics_query import window_rollup
+from layerserve.services.metrics_query import route_rollup
 from tests.metric_factories import T0, InMemoryRollups, log_events, traffic
 
 POLICY = CanaryPolicy(steps=(10, 25, 50, 100), bake_seconds=600, min_samples=200)
@@ -41,12 +42,20 @@ def serve(
     canary_latency: float = 5.0,
     canary_shift: float = 0.0,
     seed: int = 0,
+    revision: int | None = 3,
+    canary_error_kind: ErrorKind = "server",
 ) -> None:
-    """Ten minutes of traffic from ``start``: stable healthy, canary as configured."""
+    """Ten minutes of traffic from ``start`` that revision ``revision`` of the alias routed
+    (``None``: requests naming the version): stable healthy, canary as configured."""
     start_ms = int(start.timestamp() * 1000)
     window_ms = int(BAKE.total_seconds() * 1000)
     stable_lines = traffic(
-        "1", stable, start_ms=start_ms, spacing_ms=window_ms // stable, seed=seed
+        "1",
+        stable,
+        start_ms=start_ms,
+        spacing_ms=window_ms // stable,
+        seed=seed,
+        alias_revision=revision,
     )
     canary_lines = traffic(
         "2",
@@ -54,20 +63,27 @@ def serve(
         start_ms=start_ms,
         spacing_ms=window_ms // canary,
         error_every=canary_errors,
+        error_kind=canary_error_kind,
         latency_ms=canary_latency,
         output_shift=canary_shift,
         seed=seed + 1,
+        alias_revision=revision,
     )
-    fold_events(log_events(stable_lines + canary_lines, prefix=f"{start_ms}-"), store)
+    fold_events(log_events(stable_lines + canary_lines, prefix=f"{start_ms}-{seed}-"), store)
 
 
-def decide(store: InMemoryRollups, canary_state: CanaryState, now: datetime) -> Decision:
-    start = canary_state.step_started_at
+def decide(
+    store: InMemoryRollups,
+    canary_state: CanaryState,
+    now: datetime,
+    policy: CanaryPolicy = POLICY,
+) -> Decision:
+    route = canary_state.route
     return evaluate(
-        POLICY,
+        policy,
         canary_state,
-        window_rollup(store, "iris", "2", start, now),
-        window_rollup(store, "iris", "1", start, now),
+        route_rollup(store, "iris", route, "2"),
+        route_rollup(store, "iris", route, "1"),
         now,
     )
 
@@ -83,13 +99,7 @@ def test_too_few_samples_means_no_decision() -> None:
 def test_error_spike_rolls_back_and_says_why() -> None:
     store = InMemoryRollups()
     serve(store, T0, canary_errors=5)
-    decision = evaluate(
-        POLICY,
-        state(),
-        window_rollup(store, "iris", "2", T0, T0 + BAKE),
-        window_rollup(store, "iris", "1", T0, T0 + BAKE),
-        T0 + timedelta(minutes=3),
-    )
+    decision = decide(store, state(), T0 + timedelta(minutes=3))
     assert decision.action == "rollback"
     assert decision.reason.startswith("error rate 20.00% vs stable 0.00%: increase 20.00%")
     assert decision.figures["canary_error_rate"] == pytest.approx(0.2)
@@ -142,7 +152,11 @@ class RegistryDouble:
     ) -> None:
         self._check(state)
         moved = state.model_copy(
-            update={"weight": to_weight, "step_started_at": self.now, "revision": 4}
+            update={
+                "weight": to_weight,
+                "step_started_at": self.now,
+                "revision": state.revision + 1,
+            }
         )
         self.active[state.model] = GuardedCanary(self.active[state.model].policy, moved)
         self.history.append((state.model, "advance", to_weight, reason, figures))
@@ -167,7 +181,7 @@ def test_healthy_canary_advances_through_its_steps_to_completion() -> None:
     registry = RegistryDouble([GuardedCanary(POLICY, state())], T0)
     start = T0
     for round_number in range(3):
-        serve(store, start, seed=round_number)
+        serve(store, start, seed=round_number, revision=3 + round_number)
         registry.now = start + BAKE
         outcomes = run_guardrails(registry, store, registry.now)
         assert [o.acted for o in outcomes] == [True]

@@ -152,7 +152,7 @@ def test_budget_verdicts_and_sizes() -> None:
     assert BudgetReport(left, budget).verdict == "tight"
     assert BudgetReport(left + 1, budget).verdict == "too_big"
     assert BudgetReport(1, LambdaBudget.from_mb(250, 0)).verdict == "too_big"
-    assert (mb(512), mb(2048), mb(3 * MB)) == ("512 B", "2.0 KB", "3.0 MB")
+    assert (mb(512), mb(2048), mb(3 * MB)) == ("512 B", "2.0 KiB", "3.0 MiB")
 
 
 @pytest.mark.parametrize(

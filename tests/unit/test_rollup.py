@@ -36,7 +36,7 @@ def test_records_fold_per_model_version_and_minute() -> None:
     ]
     folded = fold_records(records(lines))
     minute = T0_MS // MINUTE_MS
-    assert sorted(folded) == [
+    assert sorted(folded, key=RollupKey.order) == [
         RollupKey("iris", "1", minute),
         RollupKey("iris", "1", minute + 1),
         RollupKey("iris", "2", minute),

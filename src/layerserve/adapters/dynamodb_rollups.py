@@ -4,6 +4,8 @@ Item per (model, version, minute): ``pk = ROLLUP#<model>#<version>``, ``sk`` = t
 minute in ISO form (``2025-01-31T12:34Z``), ``rev`` (revision), ``deliveries`` (string
 set of delivery ids folded in), ``body`` (zlib-compressed JSON of the rollup),
 ``requests`` (for people reading the table) and ``expires_at`` (TTL, epoch seconds).
+An alias route's share has the same shape under
+``pk = ROUTE#<model>#<alias>#<alias revision>#<version>`` (``#`` cannot occur in names).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import orjson
 from botocore.exceptions import ClientError
 
 from layerserve.domain.errors import ServiceUnavailableError
-from layerserve.domain.rollup import Rollup, RollupKey
+from layerserve.domain.rollup import AliasRoute, Rollup, RollupKey
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,6 +34,16 @@ DEFAULT_MAX_ATTEMPTS = 10
 
 def partition_key(model: str, version: str) -> str:
     return f"ROLLUP#{model}#{version}"
+
+
+def route_partition_key(model: str, route: AliasRoute, version: str) -> str:
+    return f"ROUTE#{model}#{route.alias}#{route.revision}#{version}"
+
+
+def key_partition(key: RollupKey) -> str:
+    if key.route is None:
+        return partition_key(key.model, key.version)
+    return route_partition_key(key.model, key.route, key.version)
 
 
 def sort_key(minute: int) -> str:
@@ -70,7 +82,7 @@ class DynamoDBRollups:
 
     def apply(self, key: RollupKey, delta: Rollup, delivery_id: str) -> bool:
         item_key: dict[str, AttributeValueTypeDef] = {
-            "pk": {"S": partition_key(key.model, key.version)},
+            "pk": {"S": key_partition(key)},
             "sk": {"S": sort_key(key.minute)},
         }
         for attempt in range(self._max_attempts):
@@ -81,7 +93,7 @@ class DynamoDBRollups:
                 return True
             self._sleep(random.uniform(0, 0.01 * 2**attempt))  # jitter, not crypto
         raise ServiceUnavailableError(
-            f"rollup {partition_key(key.model, key.version)} {sort_key(key.minute)} "
+            f"rollup {key_partition(key)} {sort_key(key.minute)} "
             f"still contended after {self._max_attempts} attempts"
         )
 
@@ -99,6 +111,19 @@ class DynamoDBRollups:
                 ":last": {"S": sort_key(last_minute)},
             },
         }
+        return self._query(request)
+
+    def read_route(self, model: str, route: AliasRoute, version: str) -> list[tuple[int, Rollup]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ProjectionExpression": "sk, #body",
+            "ExpressionAttributeNames": {"#body": "body"},
+            "ExpressionAttributeValues": {":pk": {"S": route_partition_key(model, route, version)}},
+        }
+        return self._query(request)
+
+    def _query(self, request: dict[str, Any]) -> list[tuple[int, Rollup]]:
         found: list[tuple[int, Rollup]] = []
         while True:
             page = self._call(self._client.query, **request)

@@ -95,7 +95,12 @@ class EmfDirectives:
 
 
 class MetricRecordObserver:
-    """Writes each request's line; the first request of an environment is its cold start."""
+    """Writes each request's line; the first request of an environment is its cold start.
+
+    The first successful request for each version in an environment is marked
+    ``first_use``: it paid for loading the version's session (unless it was primed), so
+    the guardrails leave it out of the latency comparison.
+    """
 
     def __init__(
         self,
@@ -109,6 +114,7 @@ class MetricRecordObserver:
         self._clock_ms = clock_ms
         self._emf = EmfDirectives(emf) if emf is not None else None
         self._cold = True
+        self._served: set[tuple[str, str]] = set()
 
     def observe(self, outcome: RequestOutcome) -> None:
         time_ms = self._clock_ms()
@@ -122,18 +128,25 @@ class MetricRecordObserver:
         if outcome.model is None or outcome.version is None:
             return {}  # nothing to attribute: the name did not resolve to a version
         cold, self._cold = self._cold, False
+        served = (outcome.model, outcome.version)
+        first_use = outcome.error_kind is None and served not in self._served
+        if first_use:
+            self._served.add(served)
         return build_record(
             time_ms=time_ms,
             request_id=outcome.request_id or "",
             model=outcome.model,
             version=outcome.version,
             alias=outcome.alias,
+            alias_revision=outcome.alias_revision if outcome.alias is not None else None,
             status=outcome.status,
             error_kind=outcome.error_kind,
             latency_ms=outcome.latency_s * 1000.0,
             run_ms=None if outcome.run_s is None else outcome.run_s * 1000.0,
             batch_size=outcome.batch_size,
+            input_elements=outcome.input_elements,
             cold=cold,
+            first_use=first_use,
             init_ms=self._init_ms if cold else None,
             outputs=outcome.outputs,
         )

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from layerserve import __version__
 from layerserve.api.errors import install_error_handlers, status_for
+from layerserve.api.openapi import install_openapi
 from layerserve.api.v1_codec import decode_predict_request, encode_predict_response
 from layerserve.api.v2_codec import HEADER_LENGTH, decode_infer_request, encode_infer_response
 from layerserve.domain.errors import InvalidInputError, LayerserveError, PayloadTooLargeError
@@ -61,6 +62,7 @@ def create_inference_app(
         version=__version__,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # the protocol's document is served by ``install_openapi``
         telemetry=NO_OPENTELEMETRY,
     )
     install_error_handlers(app)
@@ -134,6 +136,7 @@ def create_inference_app(
     }
     for path, endpoint in gets.items():
         app.add_route(path, endpoint, methods=["GET"])
+    install_openapi(app)
 
     async def _serve(
         route: str,
@@ -151,6 +154,7 @@ def create_inference_app(
             body = await _read_body(request, headers, limits.max_body_bytes)
             resolution = service.resolve(model, version, _header(headers, ROUTING_KEY_HEADER))
             outcome.version, outcome.alias = resolution.record.version, resolution.alias
+            outcome.alias_revision = resolution.alias_revision
             result = run(body, resolution, headers)
             _fill(outcome, result)
             return encode(result)
@@ -182,6 +186,7 @@ def _request_id(request: Request) -> str | None:
 
 def _fill(outcome: RequestOutcome, result: InferResult) -> None:
     outcome.run_s = result.run_s
+    outcome.input_elements = result.input_elements
     outcome.outputs = result.outputs
     first = result.response.outputs[0].array if result.response.outputs else None
     outcome.batch_size = int(first.shape[0]) if first is not None and first.ndim else 1

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError as AwsClientError
 from rich.console import Console
 
+from layerserve.cli.failures import describe, fail
 from layerserve.domain.batch import BatchLayout, InputKey, input_format
 from layerserve.domain.errors import InvalidInputError
 
@@ -41,30 +46,49 @@ def batch(
 ) -> None:
     """Run a batch job on FILE through the uploads bucket and save its result."""
     if not file.is_file():
-        raise typer.BadParameter(f"{file} is not a file", param_hint="FILE")
+        fail(f"{file} is not a file")
     try:
         fmt = input_format(file.name)
         layout = BatchLayout(input_prefix, output_prefix)
     except InvalidInputError as exc:
-        raise typer.BadParameter(exc.message) from None
+        fail(exc.message)
     client = _client(endpoint_url)
     name = bucket or os.environ.get("LAYERSERVE_UPLOADS_BUCKET", DEFAULT_BUCKET)
     key = layout.input_key(model, file.name, version)
     upload = layout.parse(key)
     if upload is None:
-        raise typer.BadParameter(f"'{key}' is not a valid input key")
-    identity = _upload(client, name, key, file)
+        fail(f"'{key}' is not a valid input key")
+    with _s3_step(f"cannot upload {file.name} to s3://{name}/{key}"):
+        identity = _upload(client, name, key, file)
     console.print(f"uploaded s3://{name}/{key}; waiting for the result…")
     outcome = _wait(client, name, layout, upload, identity, timeout)
     if outcome.get("status") != "succeeded":
-        console.print(f"[red]failed:[/] {outcome.get('error', 'unknown error')}")
-        raise typer.Exit(1)
+        fail(f"the job failed: {outcome.get('error', 'unknown error')}")
     result_key = layout.result_key(upload, fmt)
     target = out or file.with_name(f"{file.name}.result.{fmt.result_extension}")
-    client.download_file(name, result_key, str(target))
+    with _s3_step(f"cannot download s3://{name}/{result_key}"):
+        client.download_file(name, result_key, str(target))
     console.print(
         f"{outcome['records']} records, {outcome['errors']} errors, model "
         f"{outcome['model_name']} version {outcome['model_version']} -> {target}"
+    )
+
+
+@contextmanager
+def _s3_step(what: str) -> Iterator[None]:
+    """One line naming the step, the bucket and key, and what S3 said."""
+    try:
+        yield
+    except (AwsClientError, BotoCoreError, Boto3Error) as exc:
+        hint = " (pass --bucket or set LAYERSERVE_UPLOADS_BUCKET)" if _no_bucket(exc) else ""
+        fail(f"{what}: {describe(exc)}{hint}")
+
+
+def _no_bucket(exc: Exception) -> bool:
+    cause = exc if isinstance(exc, AwsClientError) else exc.__context__
+    return isinstance(cause, AwsClientError) and cause.response.get("Error", {}).get("Code") in (
+        "NoSuchBucket",
+        "404",
     )
 
 
@@ -93,11 +117,12 @@ def _wait(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for key in (layout.summary_key(upload), layout.error_key(upload)):
-            document = _document(client, bucket, key)
+            with _s3_step(f"cannot read s3://{bucket}/{key}"):
+                document = _document(client, bucket, key)
             if document is not None and _is_for(document, identity):
                 return document
         time.sleep(0.5)
-    console.print(f"[red]no result after {timeout:.0f} s[/]")
+    typer.echo(f"error: no result after {timeout:.0f} s", err=True)
     raise typer.Exit(2)
 
 

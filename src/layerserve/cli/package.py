@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from layerserve.cli.failures import fail as fail  # example.py takes it from here too
 from layerserve.domain.errors import LayerserveError
+from layerserve.domain.tensors import protocol_shape
 from layerserve.services.packaging import (
     LambdaBudget,
     OutputAgreement,
@@ -23,7 +25,7 @@ from layerserve.services.packaging import (
     package_model,
     read_npz,
 )
-from layerserve.services.packaging.budget import mb
+from layerserve.services.packaging.budget import BudgetReport, mb
 
 
 class Quantize(StrEnum):
@@ -53,12 +55,6 @@ def rich_progress(console: Console) -> Iterator[RichProgress]:
     columns = (SpinnerColumn(finished_text=""), TextColumn("{task.description}"))
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         yield RichProgress(progress)
-
-
-def fail(message: str) -> NoReturn:
-    """One line on stderr, no traceback, non-zero exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def agreement_table(title: str, figures: tuple[OutputAgreement, ...]) -> Table:
@@ -93,14 +89,21 @@ def summary_table(report: PackageReport) -> Table:
     signature = manifest.signature
     for role, specs in (("input", signature.inputs), ("output", signature.outputs)):
         for spec in specs:
-            table.add_row(role, f"{spec.name}  {spec.datatype}  {list(spec.shape)}")
-    fit = report.budget
-    share = f"{fit.fraction:.1%}" if fit.available_bytes > 0 else "nothing left"
-    used = f"{mb(fit.layer_bytes)} of {mb(max(fit.available_bytes, 0))} left ({share})"
-    table.add_row("layer budget", used)
-    table.add_row("", fit.breakdown())
+            table.add_row(role, f"{spec.name}  {spec.datatype}  {protocol_shape(spec.shape)}")
+    table.add_row("layer budget", budget_text(report.budget))
+    table.add_row("", report.budget.breakdown())
     table.add_row("storage", "S3 (too big for a layer)" if report.storage == "s3" else "layer")
     return table
+
+
+def budget_text(fit: BudgetReport) -> str:
+    """What this version takes of the room Lambda leaves for models, and what remains."""
+    room = max(fit.available_bytes, 0)
+    if room == 0:
+        return f"this version needs {mb(fit.layer_bytes)}; the other parts leave no room"
+    remaining = room - fit.layer_bytes
+    rest = f"{mb(remaining)} remain" if remaining >= 0 else f"{mb(-remaining)} too much"
+    return f"this version uses {mb(fit.layer_bytes)} ({fit.fraction:.1%}) of {mb(room)}; {rest}"
 
 
 def package(
@@ -121,10 +124,10 @@ def package(
     ] = None,
     zstd_level: Annotated[int, typer.Option(min=1, max=22, help="zstd level.")] = 3,
     runtime_layer_mb: Annotated[
-        float, typer.Option(min=0, help="Unzipped runtime layer, MB.")
+        float, typer.Option(min=0, help="Unzipped runtime layer, MiB.")
     ] = 140.0,
     function_code_mb: Annotated[
-        float, typer.Option(min=0, help="Unzipped function code, MB.")
+        float, typer.Option(min=0, help="Unzipped function code, MiB.")
     ] = 1.0,
     allow_s3: Annotated[
         bool, typer.Option("--allow-s3", help="Write a version too big for a layer (for S3).")

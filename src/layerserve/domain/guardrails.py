@@ -1,10 +1,13 @@
 """Canary guardrails: a policy, the canary's state, and one pure decision.
 
-``evaluate`` compares the canary version with the stable version over the same window
-(since the current step started) using their merged rollups, and says what to do:
-``rollback`` when a limit is crossed, ``hold`` while samples are too few or the step is
-still baking, ``advance`` to the next step, or ``complete`` when the last step before
-100 % has baked. Every decision carries the figures it was made from.
+``evaluate`` compares the canary version with the stable version over exactly the
+traffic the alias routed to each during the current step (the rollups of the alias
+route at the alias revision the step began with: ``domain.rollup``), and says what to
+do: ``rollback`` when a limit is crossed (``domain.guardrail_checks``), ``hold`` while
+samples are too few or the step is still baking, ``advance`` to the next step, or
+``complete`` when the last step before 100 % has baked. Requests that named a version
+directly, traffic of earlier steps and requests rejected as the caller's fault cannot
+move the decision. Every decision carries the figures it was made from.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from layerserve.domain.drift import psi
-from layerserve.domain.metric_record import ErrorKind
-from layerserve.domain.rollup import Rollup
+from layerserve.domain.guardrail_checks import breaches, judged
+from layerserve.domain.rollup import AliasRoute, Rollup
 
 Action = Literal["advance", "rollback", "hold", "complete"]
 Figure = float | int | str | None
+ServiceErrorKind = Literal["server", "model"]
+"""Error kinds that can count against a canary; the caller's (``client``) never do."""
 
 
 class _Frozen(BaseModel):
@@ -30,7 +34,9 @@ class _Frozen(BaseModel):
 class CanaryPolicy(_Frozen):
     """Steps (canary weight in %), bake time per step, minimum samples and limits.
 
-    A limit set to ``None`` is not checked. Error rates count ``error_kinds`` only.
+    A limit set to ``None`` is not checked. Error rates count ``error_kinds`` only,
+    over the requests not rejected as the caller's; the rejection rate (the caller's
+    errors) is checked only when ``max_rejection_rate_increase`` is set.
     """
 
     steps: tuple[int, ...] = (10, 25, 50, 100)
@@ -40,7 +46,8 @@ class CanaryPolicy(_Frozen):
     max_error_rate_ratio: float | None = Field(default=None, gt=0)
     max_p99_ratio: float | None = Field(default=1.5, gt=0)
     max_psi: float | None = Field(default=0.25, ge=0)
-    error_kinds: tuple[ErrorKind, ...] = ("server", "model")
+    max_rejection_rate_increase: float | None = Field(default=None, ge=0)
+    error_kinds: tuple[ServiceErrorKind, ...] = ("server", "model")
     latency: Literal["request", "run"] = "request"
 
     @field_validator("steps")
@@ -67,7 +74,13 @@ class CanaryState(_Frozen):
     weight: int = Field(ge=0, le=100)
     step_started_at: AwareDatetime
     revision: int = Field(default=0, ge=0)
-    """The alias revision read, for the conditional write that acts on the decision."""
+    """The alias revision read: the step's traffic is what the alias routed at it, and the
+    conditional write that acts on the decision expects it."""
+
+    @property
+    def route(self) -> AliasRoute:
+        """The alias route whose rollups hold this step's traffic."""
+        return AliasRoute(self.alias, self.revision)
 
 
 class Decision(_Frozen):
@@ -84,22 +97,25 @@ def evaluate(
     stable: Rollup,
     now: datetime,
 ) -> Decision:
-    """Decide from the canary and stable rollups of the window since the step started.
+    """Decide from what ``state.route`` sent to the canary and to the stable version.
 
-    The windows are the rollups of every minute that ``[state.step_started_at, now]``
-    touches; the figures name both ends, so any decision can be recomputed from storage.
+    ``canary`` and ``stable`` are the merged rollups of that alias route (every minute of
+    it): the step's traffic and nothing else. The figures name the route, so any
+    decision can be recomputed from storage. Samples are the requests not rejected as
+    the caller's fault.
     """
     baked = (now - state.step_started_at).total_seconds()
     figures = _base_figures(policy, state, canary, stable, now, baked)
-    if canary.requests < policy.min_samples or stable.requests < policy.min_samples:
+    canary_n, stable_n = judged(canary), judged(stable)
+    if canary_n < policy.min_samples or stable_n < policy.min_samples:
         reason = (
-            f"too few samples: canary {canary.requests}, stable {stable.requests} "
+            f"too few samples: canary {canary_n}, stable {stable_n} "
             f"(need {policy.min_samples} each)"
         )
         return Decision(action="hold", reason=reason, figures=figures)
-    breaches = _breaches(policy, canary, stable, figures)
-    if breaches:
-        return Decision(action="rollback", reason="; ".join(breaches), figures=figures)
+    found = breaches(policy, canary, stable, figures)
+    if found:
+        return Decision(action="rollback", reason="; ".join(found), figures=figures)
     if baked < policy.bake_seconds:
         reason = f"baking: {baked:.0f} s of {policy.bake_seconds} s at {state.weight} %"
         return Decision(action="hold", reason=reason, figures=figures)
@@ -127,83 +143,10 @@ def _base_figures(
         "canary_version": state.canary_version,
         "stable_version": state.stable_version,
         "baked_s": round(baked, 1),
+        "judged": str(state.route),
         "canary_requests": canary.requests,
         "stable_requests": stable.requests,
+        "canary_rejected": canary.requests - judged(canary),
+        "stable_rejected": stable.requests - judged(stable),
         "min_samples": policy.min_samples,
     }
-
-
-def _breaches(
-    policy: CanaryPolicy, canary: Rollup, stable: Rollup, figures: dict[str, Figure]
-) -> list[str]:
-    return [
-        breach
-        for check in (_error_rate, _latency, _drift)
-        if (breach := check(policy, canary, stable, figures)) is not None
-    ]
-
-
-def _error_rate(
-    policy: CanaryPolicy, canary: Rollup, stable: Rollup, figures: dict[str, Figure]
-) -> str | None:
-    canary_errors = canary.errors_of(policy.error_kinds)
-    stable_errors = stable.errors_of(policy.error_kinds)
-    canary_rate, stable_rate = canary_errors / canary.requests, stable_errors / stable.requests
-    increase = canary_rate - stable_rate
-    ratio = canary_rate / stable_rate if stable_rate else (None if not canary_rate else "inf")
-    figures.update(
-        canary_errors=canary_errors,
-        stable_errors=stable_errors,
-        canary_error_rate=round(canary_rate, 6),
-        stable_error_rate=round(stable_rate, 6),
-        error_rate_increase=round(increase, 6),
-        error_rate_ratio=round(ratio, 4) if isinstance(ratio, float) else ratio,
-    )
-    rates = f"error rate {canary_rate:.2%} vs stable {stable_rate:.2%}"
-    limit = policy.max_error_rate_increase
-    if limit is not None and increase > limit:
-        return f"{rates}: increase {increase:.2%} exceeds {limit:.2%}"
-    limit = policy.max_error_rate_ratio
-    if limit is not None and canary_rate > limit * stable_rate:
-        return f"{rates}: more than {limit:g}x stable"
-    return None
-
-
-def _latency(
-    policy: CanaryPolicy, canary: Rollup, stable: Rollup, figures: dict[str, Figure]
-) -> str | None:
-    canary_sketch, stable_sketch = (
-        (canary.latency, stable.latency)
-        if policy.latency == "request"
-        else (canary.run, stable.run)
-    )
-    canary_p99, stable_p99 = canary_sketch.quantile(0.99), stable_sketch.quantile(0.99)
-    figures.update(latency=policy.latency, canary_p99_ms=canary_p99, stable_p99_ms=stable_p99)
-    if canary_p99 is None or stable_p99 is None or stable_p99 <= 0:
-        return None
-    ratio = canary_p99 / stable_p99
-    figures["p99_ratio"] = round(ratio, 4)
-    limit = policy.max_p99_ratio
-    if limit is not None and ratio > limit:
-        return (
-            f"p99 {policy.latency} latency {canary_p99:.1f} ms is {ratio:.2f}x stable "
-            f"{stable_p99:.1f} ms (limit {limit:g}x)"
-        )
-    return None
-
-
-def _drift(
-    policy: CanaryPolicy, canary: Rollup, stable: Rollup, figures: dict[str, Figure]
-) -> str | None:
-    scores = {
-        name: score
-        for name in sorted(canary.outputs.keys() & stable.outputs.keys())
-        if (score := psi(stable.outputs[name], canary.outputs[name])) is not None
-    }
-    figures.update({f"psi_{name}": round(score, 4) for name, score in scores.items()})
-    if not scores or policy.max_psi is None:
-        return None
-    worst = max(scores, key=scores.__getitem__)
-    if scores[worst] > policy.max_psi:
-        return f"output '{worst}' drifted from stable: PSI {scores[worst]:.3f} > {policy.max_psi:g}"
-    return None

@@ -3,11 +3,22 @@
 Shape (short keys keep log volume down)::
 
     {"_ls": "m1", "t": epoch ms, "rid": request id, "m": model, "v": version,
-     "a": alias or null, "st": HTTP status, "ek": "client"|"server"|"model" or null,
-     "lat": request ms, "run": session.run ms or null, "bs": batch size or null,
-     "cold": bool, "init": init ms or null,
+     "a": alias or null, "ar": alias revision or null, "st": HTTP status,
+     "ek": "client"|"server"|"model" or null, "lat": request ms,
+     "run": session.run ms or null, "bs": batch size or null,
+     "ne": input elements or null, "cold": bool, "fu": bool, "init": init ms or null,
      "out": {output name: {"n": element count, "b": [bin numbers of a sample]}},
      "in": {input name: {...same...}}}            # "in" only when inputs are summarised
+
+``a`` and ``ar`` are set only when an alias chose the version (a request to the model,
+which goes through its default alias, or to ``/versions/{alias}``); a request that names
+a version directly carries ``null`` in both. ``ar`` is the alias revision the request
+was routed by, so traffic of one canary step is told apart from the steps before it.
+``ne`` counts the elements of the decoded input tensors (the request's size); ``fu``
+marks the first successful request for the version in its execution environment (the
+one that loaded the session). Records written before ``ar``, ``ne`` and ``fu`` existed
+still parse (``null``, ``null``, ``false``), and readers ignore members they do not
+know, so the schema stays ``m1``.
 
 A summary carries the ``layerserve.domain.drift`` bin number of each value in an evenly
 strided sample of at most ``sample`` values: one vectorised call on the hot path, and
@@ -55,6 +66,9 @@ def build_record(
     batch_size: int | None,
     cold: bool,
     init_ms: float | None,
+    alias_revision: int | None = None,
+    input_elements: int | None = None,
+    first_use: bool = False,
     outputs: Mapping[str, np.ndarray[Any, Any]] | None = None,
     inputs: Mapping[str, np.ndarray[Any, Any]] | None = None,
     sample: int = DEFAULT_SAMPLE,
@@ -67,12 +81,15 @@ def build_record(
         "m": model,
         "v": version,
         "a": alias,
+        "ar": alias_revision,
         "st": status,
         "ek": error_kind,
         "lat": latency_ms,
         "run": run_ms,
         "bs": batch_size,
+        "ne": input_elements,
         "cold": cold,
+        "fu": first_use,
         "init": init_ms,
         "out": summarize(outputs, sample) if outputs else {},
     }
@@ -112,12 +129,15 @@ class MetricRecord(BaseModel):
     model: str = Field(alias="m", min_length=1, max_length=128)
     version: str = Field(alias="v", min_length=1, max_length=64)
     alias: str | None = Field(alias="a", default=None, max_length=128)
+    alias_revision: int | None = Field(alias="ar", default=None, ge=1)
     status: int = Field(alias="st", ge=100, le=599)
     error_kind: ErrorKind | None = Field(alias="ek", default=None)
     latency_ms: float = Field(alias="lat", ge=0, allow_inf_nan=False)
     run_ms: float | None = Field(alias="run", default=None, ge=0, allow_inf_nan=False)
     batch_size: int | None = Field(alias="bs", default=None, ge=0)
+    input_elements: int | None = Field(alias="ne", default=None, ge=0)
     cold: bool = False
+    first_use: bool = Field(alias="fu", default=False)
     init_ms: float | None = Field(alias="init", default=None, ge=0, allow_inf_nan=False)
     outputs: dict[str, TensorSummary] = Field(alias="out", default_factory=dict)
     inputs: dict[str, TensorSummary] = Field(alias="in", default_factory=dict)

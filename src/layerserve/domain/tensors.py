@@ -63,13 +63,13 @@ def check_shape(spec: TensorSpec, shape: tuple[int, ...]) -> None:
     if len(shape) != len(spec.shape):
         raise InvalidInputError(
             f"input '{spec.name}' has rank {len(shape)}, the model expects "
-            f"{len(spec.shape)} (shape {_fmt(spec.shape)})"
+            f"{len(spec.shape)} (shape {protocol_shape(spec.shape)})"
         )
     for axis, (got, want) in enumerate(zip(shape, spec.shape, strict=True)):
         if isinstance(want, int) and want >= 0 and got != want:
             raise InvalidInputError(
                 f"input '{spec.name}' has size {got} on axis {axis}, the model expects "
-                f"{want} (shape {_fmt(spec.shape)})"
+                f"{want} (shape {protocol_shape(spec.shape)})"
             )
 
 
@@ -102,5 +102,6 @@ def check_outputs(signature: Signature, requested: list[RequestedOutput] | None)
             raise InvalidInputError(f"unknown output '{item.name}' (model outputs: {known})")
 
 
-def _fmt(shape: tuple[int | str | None, ...]) -> str:
+def protocol_shape(shape: tuple[int | str | None, ...]) -> str:
+    """A shape as the Open Inference Protocol writes it: ``[-1, 4]`` (-1: dynamic)."""
     return "[" + ", ".join("-1" if not isinstance(d, int) or d < 0 else str(d) for d in shape) + "]"

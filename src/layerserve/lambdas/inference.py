@@ -8,14 +8,14 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
-from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
+from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver, lambda_metrics
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.lambdas.apigw import HANDLERS
 from layerserve.lambdas.inference_init import begin, take_started
@@ -30,9 +30,7 @@ record_sink: Callable[[bytes], None] | None = None
 """Where metric record lines go; ``None`` is stdout (Lambda's log). The local stack
 points it at its in-process log delivery."""
 SERVICE = "inference"
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), service=SERVICE
-)
+metrics = lambda_metrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), SERVICE)
 
 
 @cache

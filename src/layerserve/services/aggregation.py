@@ -1,5 +1,8 @@
 """Fold delivered log events into per-minute rollups, exactly once per event.
 
+Each record lands in its version's rollup and, when an alias chose the version, in the
+rollup of that alias route (alias and revision: ``domain.rollup``).
+
 A delivery (one CloudWatch Logs subscription batch) is identified by a hash of its log
 event ids. The store records, per rollup item, the ids of the deliveries folded into it
 and applies a delta with a conditional write, so a redelivered batch (or a retry after
@@ -16,7 +19,7 @@ from typing import Protocol
 
 from layerserve.domain.errors import MetricRecordError
 from layerserve.domain.metric_record import MetricRecord, parse_record
-from layerserve.domain.rollup import Rollup, RollupKey, fold_records
+from layerserve.domain.rollup import AliasRoute, Rollup, RollupKey, fold_records
 
 MAX_REPORTED_PROBLEMS = 5
 
@@ -35,12 +38,20 @@ class RollupReader(Protocol):
         """Stored rollups of ``first_minute..last_minute`` (epoch minutes), oldest first."""
         ...
 
+    def read_route(self, model: str, route: AliasRoute, version: str) -> list[tuple[int, Rollup]]:
+        """Every stored minute of what ``route`` sent to ``version``, oldest first."""
+        ...
 
-class RollupStore(RollupReader, Protocol):
+
+class RollupWriter(Protocol):
     def apply(self, key: RollupKey, delta: Rollup, delivery_id: str) -> bool:
         """Merge ``delta`` into the rollup at ``key`` unless ``delivery_id`` was folded
         there already; ``True`` when it was applied, ``False`` for a duplicate."""
         ...
+
+
+class RollupStore(RollupReader, RollupWriter, Protocol):
+    """Where the metrics function folds records and the guardrails read them."""
 
 
 @dataclass(slots=True)
@@ -64,11 +75,11 @@ def delivery_id(events: Sequence[LogEvent]) -> str:
     return digest.hexdigest()
 
 
-def fold_events(events: Sequence[LogEvent], store: RollupStore) -> FoldReport:
+def fold_events(events: Sequence[LogEvent], store: RollupWriter) -> FoldReport:
     """Parse the metric records among ``events`` and fold them into the store."""
     report = FoldReport(delivery_id=delivery_id(events), events=len(events))
     deltas = fold_records(_records(events, report))
-    for key in sorted(deltas):
+    for key in sorted(deltas, key=RollupKey.order):
         if store.apply(key, deltas[key], report.delivery_id):
             report.applied += 1
         else:

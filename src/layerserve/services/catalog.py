@@ -32,6 +32,8 @@ class Resolution:
 
     record: VersionRecord
     alias: str | None = None
+    alias_revision: int | None = None
+    """The alias's revision that chose the version: one canary step of that alias."""
 
 
 class ModelCatalog(Protocol):

@@ -10,7 +10,7 @@ from typing import Protocol
 from layerserve.domain.errors import LayerserveError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Decision, Figure, evaluate
 from layerserve.services.aggregation import RollupReader
-from layerserve.services.metrics_query import window_rollup
+from layerserve.services.metrics_query import route_rollup
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class GuardrailOutcome:
 def run_guardrails(
     actions: CanaryActions, rollups: RollupReader, now: datetime
 ) -> list[GuardrailOutcome]:
-    """Evaluate each canary over the window since its step started, then act on it.
+    """Evaluate each canary on what its alias routed since its step started, then act.
 
     One canary failing (storage, a concurrent alias move) does not stop the others.
     """
@@ -72,10 +72,9 @@ def _guard(
     state = canary.state
     decision: Decision | None = None
     try:
-        start = state.step_started_at
-        canary_window = window_rollup(rollups, state.model, state.canary_version, start, now)
-        stable_window = window_rollup(rollups, state.model, state.stable_version, start, now)
-        decision = evaluate(canary.policy, state, canary_window, stable_window, now)
+        canary_step = route_rollup(rollups, state.model, state.route, state.canary_version)
+        stable_step = route_rollup(rollups, state.model, state.route, state.stable_version)
+        decision = evaluate(canary.policy, state, canary_step, stable_step, now)
         _act(actions, state, decision)
     except LayerserveError as exc:
         return GuardrailOutcome(state=state, decision=decision, error=exc.message)

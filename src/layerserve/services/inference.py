@@ -27,6 +27,8 @@ class InferResult:
     resolution: Resolution
     run_s: float
     outputs: dict[str, np.ndarray[Any, Any]]
+    input_elements: int | None = None
+    """Elements in the request's input tensors: the request's size, for latency classes."""
 
 
 class InferenceService:
@@ -76,7 +78,9 @@ class InferenceService:
             for name, array, flag in zip(names, arrays, binary, strict=True)
         ]
         response = InferResponse(record.model, record.version, outputs, request.id)
-        return InferResult(response, resolution, run_s, dict(zip(names, arrays, strict=True)))
+        by_name = dict(zip(names, arrays, strict=True))
+        elements = sum(int(array.size) for array in feeds.values())
+        return InferResult(response, resolution, run_s, by_name, elements)
 
 
 def _output_names(manifest: Manifest, request: InferRequest) -> list[str]:

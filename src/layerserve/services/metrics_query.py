@@ -1,4 +1,5 @@
-"""Per-version metrics over a time window, answered from the stored minute rollups."""
+"""Per-version metrics over a time window, answered from the stored minute rollups, and
+what one alias route sent to a version (the traffic the guardrails judge)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from layerserve.domain.drift import (
     histogram_mean,
     histogram_quantile,
 )
-from layerserve.domain.rollup import MINUTE_MS, Rollup
+from layerserve.domain.rollup import MINUTE_MS, AliasRoute, Rollup
 from layerserve.domain.sketch import DDSketch
 from layerserve.services.aggregation import RollupReader
 
@@ -89,6 +90,11 @@ def window_rollup(
     """All rollups of the minutes that ``[start, end]`` touches, merged."""
     minutes = reader.read(model, version, epoch_minute(start), epoch_minute(end))
     return Rollup.merged(rollup for _, rollup in minutes)
+
+
+def route_rollup(reader: RollupReader, model: str, route: AliasRoute, version: str) -> Rollup:
+    """Everything ``route`` (an alias at one revision) sent to ``version``, merged."""
+    return Rollup.merged(rollup for _, rollup in reader.read_route(model, route, version))
 
 
 def metrics_summary(

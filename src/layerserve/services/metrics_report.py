@@ -1,4 +1,8 @@
-"""Metrics of a model over a time window: one version, or every version an alias routes to."""
+"""Metrics of a model over a time window: one version, or every version an alias routes to.
+
+For an alias the report also gives what the alias routed to each version at its current
+revision (the current canary step): the traffic the guardrails judge.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from pydantic import BaseModel, ConfigDict
 from layerserve.domain.durations import parse_duration
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.registry import CanaryPlan
+from layerserve.domain.rollup import AliasRoute, Rollup
 from layerserve.services.aggregation import RollupReader
-from layerserve.services.metrics_query import MetricsSummary, metrics_summary
+from layerserve.services.metrics_query import MetricsSummary, metrics_summary, route_rollup
 from layerserve.services.registry import RegistryService
 
 DEFAULT_SINCE: Final = "1h"
@@ -25,8 +30,28 @@ class Window(BaseModel):
     end: datetime
 
 
+class RoutedCounts(BaseModel):
+    """What one alias revision sent to one version, over all of that revision's life."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: str
+    requests: int
+    rejected: int
+    """Requests rejected as the caller's fault (4xx)."""
+    errors: int
+    """Server and model errors."""
+
+    @classmethod
+    def of(cls, version: str, rollup: Rollup) -> RoutedCounts:
+        rejected = rollup.errors.get("client", 0)
+        errors = rollup.error_count - rejected
+        return cls(version=version, requests=rollup.requests, rejected=rejected, errors=errors)
+
+
 class MetricsReport(BaseModel):
-    """``versions`` holds one summary per version; ``weights`` their share of the alias."""
+    """``versions`` holds one summary per version; ``weights`` their share of the alias;
+    ``routed`` what the alias sent to each at revision ``judged`` (``"alias@revision"``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -37,6 +62,8 @@ class MetricsReport(BaseModel):
     weights: dict[str, int]
     canary: CanaryPlan | None
     versions: list[MetricsSummary]
+    judged: str | None = None
+    routed: list[RoutedCounts] = []
 
 
 def metrics_window(
@@ -74,6 +101,7 @@ def model_metrics(
         raise InvalidInputError("give either 'version' or 'alias', not both")
     weights: dict[str, int] = {}
     plan = None
+    route: AliasRoute | None = None
     if version is not None:
         versions = [registry.versions.get(model, version).version]
     else:
@@ -82,6 +110,7 @@ def model_metrics(
         versions = [route.version for route in found.routes]
         weights = {route.version: route.weight for route in found.routes}
         plan = found.canary
+        route = AliasRoute(found.name, found.revision)
     summaries = [
         metrics_summary(rollups, model, each, window.start, window.end) for each in versions
     ]
@@ -93,6 +122,12 @@ def model_metrics(
         weights=weights,
         canary=plan,
         versions=summaries,
+        judged=None if route is None else str(route),
+        routed=[]
+        if route is None
+        else [
+            RoutedCounts.of(each, route_rollup(rollups, model, route, each)) for each in versions
+        ],
     )
 
 

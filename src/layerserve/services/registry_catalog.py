@@ -16,7 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from layerserve.domain.errors import ModelNotFoundError, ModelNotReadyError, VersionNotFoundError
+from layerserve.domain.errors import (
+    ModelNotFoundError,
+    ModelNotReadyError,
+    NotFoundError,
+    VersionNotFoundError,
+)
 from layerserve.domain.registry import (
     ALIAS_PATTERN,
     MODEL_PATTERN,
@@ -90,7 +95,7 @@ class RegistryCatalog:
         alias = self._alias(model, ref or found.default_alias)
         if alias is not None:
             chosen = pick_version(alias.routes, routing_key, self._rand)
-            return Resolution(self._record(model, chosen), alias.name)
+            return Resolution(self._record(model, chosen), alias.name, alias.revision)
         if ref is None:
             raise ModelNotReadyError(
                 f"model '{model}' has no '{found.default_alias}' alias yet: "
@@ -123,6 +128,10 @@ class RegistryCatalog:
         found = self._cache.get(
             ("version", model, version), lambda: self._reader.get_version(model, version)
         )
-        if found is None or found.status is not VersionStatus.READY:
+        if found is None:
             raise VersionNotFoundError(model, version)
+        if found.status is not VersionStatus.READY:
+            raise NotFoundError(
+                f"version '{version}' of model '{model}' is {found.status.value}, not served"
+            )
         return VersionRecord(model, version, found.manifest, found.location)

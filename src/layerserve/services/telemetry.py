@@ -36,9 +36,11 @@ class RequestOutcome:
     model: str | None = None
     version: str | None = None
     alias: str | None = None
+    alias_revision: int | None = None
     error_kind: ErrorKind | None = None
     run_s: float | None = None
     batch_size: int | None = None
+    input_elements: int | None = None
     outputs: dict[str, np.ndarray[Any, Any]] | None = None
     request_id: str | None = None
 

@@ -2,6 +2,7 @@
 
 import typer
 
+from layerserve.cli.failures import add_command
 from layerserve.cli.registry import commands
 from layerserve.cli.registry.client import RegistryCallError, RegistryClient
 from layerserve.cli.registry.metrics import metrics
@@ -10,7 +11,7 @@ from layerserve.cli.registry.metrics import metrics
 def register_commands(app: typer.Typer) -> None:
     """Add the deployer commands and ``metrics`` to the ``layerserve`` app."""
     commands.register_commands(app)
-    app.command()(metrics)
+    add_command(app, metrics)
 
 
 __all__ = ["RegistryCallError", "RegistryClient", "register_commands"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import quote, urlencode
 
 import botocore.session
@@ -14,6 +14,9 @@ from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError
 from botocore.httpsession import URLLib3Session
 
+from layerserve.cli.failures import CallError
+from layerserve.domain.errors import InvalidInputError
+
 SERVICE = "execute-api"
 _REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
 
@@ -22,17 +25,22 @@ class Sender(Protocol):
     def send(self, request: AWSPreparedRequest) -> AWSResponse: ...
 
 
-class RegistryCallError(Exception):
+class RegistryCallError(CallError):
     """The registry answered with an error (``status``) or could not be reached (0)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def path(*segments: str) -> str:
     return "/registry/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def checked_endpoint(endpoint: str) -> str:
+    """The base URL without a trailing slash; refused unless it starts with a scheme."""
+    if not endpoint.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"--endpoint / LAYERSERVE_ENDPOINT '{endpoint}' needs a scheme, "
+            f"e.g. http://{endpoint.removeprefix('//')}"
+        )
+    return endpoint.rstrip("/")
 
 
 class RegistryClient:
@@ -49,7 +57,7 @@ class RegistryClient:
         region: str,
         sender: Sender | None = None,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = checked_endpoint(endpoint)
         self._credentials = credentials
         self._region = region
         self._sender = sender or URLLib3Session(timeout=60)
@@ -90,8 +98,30 @@ class RegistryClient:
         try:
             response = self._sender.send(request.prepare())
         except BotoCoreError as exc:
-            raise RegistryCallError(0, f"cannot reach {self.endpoint}: {exc}") from exc
+            reason = type(exc).__name__
+            raise RegistryCallError(0, f"cannot reach {self.endpoint} ({reason})") from exc
         return _decode(response)
+
+
+_CLI_WORDS: Final = (
+    ("pass force=true", "pass --force"),
+    ("body.policy.steps", "--steps"),
+    ("body.policy.bake_seconds", "--bake"),
+    ("body.policy.min_samples", "--min-samples"),
+    ("body.policy.max_error_rate_increase", "--max-error-increase"),
+    ("body.policy.max_p99_ratio", "--max-p99-ratio"),
+    ("body.policy.max_psi", "--max-psi"),
+    ("body.weight", "--weight"),
+    ("body.expected_revision", "--revision"),
+    ("body.reason", "--reason"),
+)
+"""The API names request fields; a deployer typed the CLI's flags."""
+
+
+def in_cli_words(message: str) -> str:
+    for api_word, flag in _CLI_WORDS:
+        message = message.replace(api_word, flag)
+    return message
 
 
 def _decode(response: AWSResponse) -> Any:
@@ -107,6 +137,7 @@ def _decode(response: AWSResponse) -> Any:
         message = str(payload.get("error") or payload.get("message"))
     else:
         message = response.text[:200] or "no details"
+    message = in_cli_words(message)
     if isinstance(payload, dict) and "revision" in payload:
         message += f" (current revision {payload['revision']})"
     raise RegistryCallError(response.status_code, message)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import boto3
 import orjson
 import typer
-from botocore.exceptions import BotoCoreError
 from pydantic import ValidationError
 from rich.console import Console
 
 from layerserve.adapters.s3_artifacts import S3Artifacts
+from layerserve.cli.failures import add_command, describe, fail
 from layerserve.cli.registry import render
-from layerserve.cli.registry.client import RegistryCallError, RegistryClient, path
+from layerserve.cli.registry.client import RegistryClient, path
 from layerserve.cli.registry.policy import policy_body
-from layerserve.domain.errors import LayerserveError
+from layerserve.domain.errors import LayerserveError, ServiceUnavailableError
 from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE, Manifest
 from layerserve.domain.registry import S3Uri, layer_location, upload_keys
 
@@ -42,22 +41,9 @@ Force = Annotated[bool, typer.Option("--force", help="Allow an incompatible sign
 Reason = Annotated[str, typer.Option("--reason", "-m", help="Why: kept in the history.")]
 
 
-def fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-@contextmanager
-def _session(endpoint: str) -> Iterator[RegistryClient]:
-    try:
-        yield RegistryClient.from_environment(endpoint)
-    except RegistryCallError as exc:
-        where = f"HTTP {exc.status}" if exc.status else "no answer"
-        fail(f"{exc.message} ({where})")
-    except LayerserveError as exc:
-        fail(exc.message)
-    except BotoCoreError as exc:  # credentials or profile problems, S3 upload failures
-        fail(str(exc))
+def _session(endpoint: str) -> RegistryClient:
+    """A client for ``endpoint``; every failure of a command becomes one line (``failures``)."""
+    return RegistryClient.from_environment(endpoint)
 
 
 def _out(document: Any, as_json: bool, show: Callable[[Console], None]) -> None:
@@ -71,11 +57,23 @@ def _alias(client: RegistryClient, model: str, alias: str | None) -> str:
     return alias or str(client.get(path("models", model))["model"]["default_alias"])
 
 
+def _existing_alias(client: RegistryClient, model: str, alias: str | None) -> str:
+    """The alias to split (``alias`` or the default one), which must already route traffic."""
+    found = client.get(path("models", model))
+    name = alias or str(found["model"]["default_alias"])
+    if not any(existing["name"] == name for existing in found["aliases"]):
+        fail(
+            f"model '{model}' has no alias '{name}' yet, so there is no stable version to "
+            f"canary against: run `layerserve promote {model} VERSION` first"
+        )
+    return name
+
+
 def _move(endpoint: str, model: str, alias: str | None, action: str, body: dict[str, Any],
           as_json: bool) -> None:  # fmt: skip
-    with _session(endpoint) as client:
-        name = _alias(client, model, alias)
-        moved = client.post(path("models", model, "aliases", name, action), body)
+    client = _session(endpoint)
+    name = (_existing_alias if action == "canary" else _alias)(client, model, alias)
+    moved = client.post(path("models", model, "aliases", name, action), body)
     _out(moved, as_json, lambda console: console.print(render.alias_line(moved)))
 
 
@@ -101,18 +99,16 @@ def register(
     if layer and s3:
         fail("choose one of --layer and --s3")
     manifest = _read_manifest(folder)
-    with _session(endpoint) as client:
-        location = layer_location(manifest.name, manifest.version)
-        if s3:
-            location = _upload(
-                folder, manifest, bucket or client.get(path("info"))["artifacts_bucket"]
-            )
-        body = {
-            "manifest": manifest.model_dump(mode="json"),
-            "location": location,
-            "reason": reason,
-        }
-        version = client.post(path("models", manifest.name, "versions"), body)
+    client = _session(endpoint)
+    location = layer_location(manifest.name, manifest.version)
+    if s3:
+        location = _upload(folder, manifest, bucket or client.get(path("info"))["artifacts_bucket"])
+    body = {
+        "manifest": manifest.model_dump(mode="json"),
+        "location": location,
+        "reason": reason,
+    }
+    version = client.post(path("models", manifest.name, "versions"), body)
     _out(version, as_json, lambda console: console.print(render.version_line(version)))
 
 
@@ -133,8 +129,12 @@ def _upload(folder: Path, manifest: Manifest, bucket: str | None) -> str:
     artifact_key, manifest_key = upload_keys(manifest.name, manifest.version)
     artifacts = S3Artifacts(boto3.client("s3"))
     artifact_uri = str(S3Uri(bucket, artifact_key))
-    artifacts.upload(folder / ARTIFACT_FILE, artifact_uri)
-    artifacts.upload(folder / MANIFEST_FILE, str(S3Uri(bucket, manifest_key)))
+    try:
+        artifacts.upload(folder / ARTIFACT_FILE, artifact_uri)
+        artifacts.upload(folder / MANIFEST_FILE, str(S3Uri(bucket, manifest_key)))
+    except ServiceUnavailableError as exc:
+        cause = exc.__cause__ or exc
+        fail(f"cannot upload {folder} to s3://{bucket}: {describe(cause)} (check --bucket)")
     return artifact_uri
 
 
@@ -186,6 +186,14 @@ def canary(
     max_psi: Annotated[
         float | None, typer.Option(min=0, help="Output drift limit (PSI vs stable), e.g. 0.2.")
     ] = None,
+    max_rejection_increase: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Also limit the increase in requests rejected as the caller's fault (4xx) "
+            "over stable, e.g. 0.05; off by default, since callers choose what they send.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Give VERSION WEIGHT percent of an alias's traffic; the rest stays on the stable one."""
@@ -199,6 +207,7 @@ def canary(
             max_error_increase=max_error_increase,
             max_p99_ratio=max_p99_ratio,
             max_psi=max_psi,
+            max_rejection_increase=max_rejection_increase,
         )
     except LayerserveError as exc:
         fail(exc.message)
@@ -222,10 +231,8 @@ def archive(
     model: str, version: str, endpoint: Endpoint, reason: Reason = "", as_json: Json = False
 ) -> None:
     """Retire a version that no alias uses any more."""
-    with _session(endpoint) as client:
-        done = client.post(
-            path("models", model, "versions", version, "archive"), {"reason": reason}
-        )
+    client = _session(endpoint)
+    done = client.post(path("models", model, "versions", version, "archive"), {"reason": reason})
     _out(done, as_json, lambda console: console.print(render.version_line(done)))
 
 
@@ -235,12 +242,12 @@ def status(
     as_json: Json = False,
 ) -> None:
     """Aliases with their routes and weights, and versions with their states."""
-    with _session(endpoint) as client:
-        if model is None:
-            models = client.get(path("models"))
-            _out(models, as_json, lambda console: render.show_models(console, models["models"]))
-            return
-        found = client.get(path("models", model))
+    client = _session(endpoint)
+    if model is None:
+        models = client.get(path("models"))
+        _out(models, as_json, lambda console: render.show_models(console, models["models"]))
+        return
+    found = client.get(path("models", model))
     _out(found, as_json, lambda console: render.show_status(console, found))
 
 
@@ -252,8 +259,8 @@ def history(
     as_json: Json = False,
 ) -> None:
     """Who changed what, when and why, newest first."""
-    with _session(endpoint) as client:
-        page = client.get(path("models", model, "history"), limit=limit, cursor=cursor)
+    client = _session(endpoint)
+    page = client.get(path("models", model, "history"), limit=limit, cursor=cursor)
     _out(page, as_json, lambda console: render.show_history(console, page))
 
 
@@ -271,4 +278,4 @@ COMMANDS: tuple[Callable[..., None], ...] = (
 def register_commands(app: typer.Typer) -> None:
     """Add the deployer commands to the ``layerserve`` app."""
     for command in COMMANDS:
-        app.command()(command)
+        add_command(app, command)

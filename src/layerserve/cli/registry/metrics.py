@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from layerserve.cli.failures import fail
 from layerserve.cli.registry.client import path
-from layerserve.cli.registry.commands import Endpoint, Json, _out, _session, fail
+from layerserve.cli.registry.commands import Endpoint, Json, _out, _session
 from layerserve.cli.registry.metrics_view import show_metrics
 
 
@@ -33,13 +34,12 @@ def metrics(
         fail("choose one of --version and --alias")
     if since is not None and start is not None:
         fail("choose one of --since and --start")
-    with _session(endpoint) as client:
-        report = client.get(
-            path("models", model, "metrics"),
-            version=version,
-            alias=alias,
-            since=since,
-            start=start,
-            end=end,
-        )
+    report = _session(endpoint).get(
+        path("models", model, "metrics"),
+        version=version,
+        alias=alias,
+        since=since,
+        start=start,
+        end=end,
+    )
     _out(report, as_json, lambda console: show_metrics(console, report))

@@ -83,12 +83,28 @@ def charts(report: Doc) -> list[str]:
     return lines
 
 
+def routed_line(report: Doc) -> str | None:
+    """What the alias sent to each version at its current revision (the judged step)."""
+    if not report.get("routed"):
+        return None
+    parts = [
+        f"{r['version']}: {r['requests']:,} requests, {r['errors']} errors, "
+        f"{r['rejected']} rejected"
+        for r in report["routed"]
+    ]
+    return f"routed at {report['judged']} (what the guardrails judge): " + "; ".join(parts)
+
+
 def show_metrics(console: Console, report: Doc) -> None:
-    target = f"alias {report['alias']}" if report.get("alias") else "version"
+    versions = ", ".join(summary["version"] for summary in report["versions"])
+    target = f"alias {report['alias']}" if report.get("alias") else f"version {versions}"
     console.print(f"[bold]{report['model']}[/] {target}")
     if report.get("canary"):
         console.print(canary_text(report["canary"]))
     console.print(summary_table(report))
+    routed = routed_line(report)
+    if routed is not None:
+        console.print(routed, highlight=False, soft_wrap=True)
     if any(summary["outputs"] for summary in report["versions"]):
         console.print(outputs_table(report))
     for line in charts(report):

@@ -27,6 +27,7 @@ def policy_body(
     max_error_increase: float | None = None,
     max_p99_ratio: float | None = None,
     max_psi: float | None = None,
+    max_rejection_increase: float | None = None,
 ) -> dict[str, Any] | None:
     """The ``policy`` of a canary request: the options given (the API fills the defaults),
     or ``None`` when neither ``guard`` nor any policy option asks for guardrails."""
@@ -37,6 +38,7 @@ def policy_body(
             ("max_error_rate_increase", max_error_increase),
             ("max_p99_ratio", max_p99_ratio),
             ("max_psi", max_psi),
+            ("max_rejection_rate_increase", max_rejection_increase),
         )
         if value is not None
     }

@@ -1,4 +1,4 @@
-"""Lambda's size budget: function code plus all layers must stay under 250 MB unzipped."""
+"""Lambda's size budget: function code plus all layers must stay under 250 MiB unzipped."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Literal
 
 MB = 1024 * 1024
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
-"""Lambda's limit for function code plus all its layers, unzipped (250 MB of 2**20 bytes)."""
+"""Lambda's limit for function code plus all its layers, unzipped (250 MiB: AWS says 250 MB)."""
 
 TMP_DEFAULT = 512 * MB
 """Default ephemeral storage: where the artifact is decompressed at cold start."""
@@ -19,17 +19,17 @@ Verdict = Literal["fits", "tight", "too_big"]
 
 
 def mb(size: float) -> str:
-    """A size for people: bytes, KB or MB (of 1024)."""
+    """A size for people: bytes, KiB or MiB."""
     if abs(size) < 1024:
         return f"{size:.0f} B"
     if abs(size) < MB:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / MB:.1f} MB"
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / MB:.1f} MiB"
 
 
 @dataclass(frozen=True, slots=True)
 class LambdaBudget:
-    """What else occupies the 250 MB next to the model layer."""
+    """What else occupies the 250 MiB next to the model layer."""
 
     runtime_layer_bytes: int = 140 * MB
     function_code_bytes: int = 1 * MB
@@ -65,13 +65,13 @@ class BudgetReport:
 
     def describe(self) -> str:
         return (
-            f"model layer {mb(self.layer_bytes)} of {mb(max(self.available_bytes, 0))} left "
-            f"under Lambda's 250 MB unzipped limit"
+            f"model layer {mb(self.layer_bytes)} of the {mb(max(self.available_bytes, 0))} "
+            f"that Lambda's 250 MiB unzipped limit leaves for it"
         )
 
     def breakdown(self) -> str:
         return (
-            f"250 MB - runtime layer {mb(self.budget.runtime_layer_bytes)} "
+            f"250 MiB - runtime layer {mb(self.budget.runtime_layer_bytes)} "
             f"- function code {mb(self.budget.function_code_bytes)}"
         )
 
