@@ -13,7 +13,7 @@ CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 AWS_PORT ?= 4566
 SAM_BIN := .tools/sam/bin
 
-.PHONY: help venv run test unit lint types imports format bench build layer-size clean env local-env deploy
+.PHONY: help venv run test unit lint types imports format bench build layer-size clean env local-env deploy prune-versions
 
 help:
 	@echo "make run    - two example versions served on $(HOST):$(PORT), a guarded 10% canary, synthetic traffic"
@@ -22,11 +22,12 @@ help:
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
 	@echo "make build  - sam build (no Docker) and report the runtime layer size"
 	@echo "make deploy - make build, then sam deploy (first time: make deploy GUIDED=1)"
+	@echo "make prune-versions FUNCTION=<name> [KEEP=3] - after a deploy: delete old published versions"
 	@echo 'eval "$$(make -s env)"       - put layerserve and sam on PATH in this shell'
 	@echo 'eval "$$(make -s local-env)" - the same, pointed at the stack that make run serves'
 
 
-venv:
+venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -34,11 +35,11 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/layerserve example --out $(RUN_DIR) --versions 2
+	@$(BIN)/python -m layerserve.local.ports PORT=$(HOST):$(PORT) AWS_PORT=127.0.0.1:$(AWS_PORT)
 	@echo '# In another shell, for layerserve, sam, boto3 and the AWS CLI against this stack, paste:'
 	@$(MAKE) -s --no-print-directory local-env HOST=$(HOST) PORT=$(PORT) AWS_PORT=$(AWS_PORT)
 	@echo '# (or: eval "$$(make -s local-env HOST=$(HOST) PORT=$(PORT) AWS_PORT=$(AWS_PORT))")'
-	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20 \
+	$(BIN)/layerserve dev --models $(RUN_DIR)/layer --example 2 --host $(HOST) --port $(PORT) --canary 10 --canary-policy fast --traffic 20 \
 	  --aws-port $(AWS_PORT)
 
 test: lint
@@ -81,6 +82,10 @@ local-env: env
 
 deploy: build
 	$(SAM_BIN)/sam deploy $(if $(GUIDED),--guided,)
+
+KEEP ?= 3
+prune-versions: $(STAMP)
+	$(BIN)/layerserve prune-versions $(FUNCTION) --keep $(KEEP)
 
 clean:
 	rm -rf $(VENV) $(RUN_DIR) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,9 @@ BENCHES = {
     "metrics": "bench.metrics_cost",
     "aggregation": "bench.aggregation",
 }
-HELPERS = frozenset({"__init__", "__main__", "harness", "models", "overhead_child", "cold_child"})
+HELPERS = frozenset(
+    {"__init__", "__main__", "harness", "models", "overhead_child", "cold_child", "snapstart_child"}
+)
 """Modules of ``bench/`` that are not benches themselves."""
 
 

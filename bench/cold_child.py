@@ -49,6 +49,10 @@ class FirstRun:
         self._record["first_run_s"] = time.perf_counter() - started
         return outputs
 
+    @property
+    def signature(self) -> Any:
+        return self._model.signature
+
 
 def _await_loading(record: dict[str, float]) -> None:
     """Wait for the loading the entry module started; keep its timings; time the first run.

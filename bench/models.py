@@ -203,10 +203,12 @@ def package(
     return report.manifest
 
 
-def minilm_layer(cache: Path = CACHE, optimize: bool = False) -> Path:
+def minilm_layer(cache: Path = CACHE, optimize: bool = False, token_types: bool = False) -> Path:
     """A layer folder holding ``minilm/1`` (int8; with ``optimize``, also optimised offline
-    by onnxruntime, as ``layerserve package --optimize`` does), built once under ``cache``."""
-    layer = cache / (MINILM_CACHE_KEY + ("-optimized" if optimize else ""))
+    by onnxruntime, as ``layerserve package --optimize`` does; with ``token_types``, the
+    real-shaped encoder with ``token_type_ids``), built once under ``cache``."""
+    key = MINILM_TT_CACHE_KEY if token_types else MINILM_CACHE_KEY
+    layer = cache / (key + ("-optimized" if optimize else ""))
     if (layer / "models" / "minilm" / "1" / "manifest.json").is_file():
         return layer
     cache.mkdir(parents=True, exist_ok=True)
@@ -217,11 +219,64 @@ def minilm_layer(cache: Path = CACHE, optimize: bool = False) -> Path:
             version="1",
             quantize="int8",
             optimize=optimize,
-            samples=token_inputs(batch=8, sequence=64),
+            samples=_samples(token_types),
         )
-        package(minilm_encoder(), scratch, "minilm", request)
+        encoder = minilm_token_types_encoder() if token_types else minilm_encoder()
+        package(encoder, scratch, "minilm", request)
         shutil.rmtree(layer, ignore_errors=True)
         scratch.rename(layer)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return layer
+
+
+# --- the real-shaped encoder: BERT's three inputs (cold-start and SnapStart benches) -------
+MINILM_TT_CACHE_KEY = "minilm-tt-int8-v1"
+
+
+def _embeddings_with_types(b: _Builder, dims: EncoderDims) -> str:
+    words = b.op("Gather", [b.weight(dims.vocab, dims.hidden), "input_ids"])
+    length = b.op("Gather", [b.op("Shape", ["input_ids"]), b.int_scalar(1)])
+    positions = b.op("Range", [b.int_scalar(0), length, b.int_scalar(1)])
+    located = b.op("Gather", [b.weight(dims.positions, dims.hidden), positions])
+    typed = b.op("Gather", [b.weight(2, dims.hidden), "token_type_ids"])
+    return b.layer_norm(b.op("Add", [b.op("Add", [words, located]), typed]), dims.hidden)
+
+
+def minilm_token_types_encoder(dims: EncoderDims | None = None, seed: int = 0) -> onnx.ModelProto:
+    """``minilm_encoder`` with BERT's third input, ``token_type_ids`` (a segment table)."""
+    dims = dims or EncoderDims()
+    b = _Builder(seed)
+    mask, bias = _mask_bias(b)
+    hidden = _embeddings_with_types(b, dims)
+    for index in range(dims.layers):
+        last = index == dims.layers - 1
+        hidden = _layer(b, hidden, bias, dims, "last_hidden_state" if last else None)
+    _mean_pool(b, hidden, mask)
+    ids = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
+        for name in ("input_ids", "attention_mask", "token_type_ids")
+    ]
+    outputs = [
+        helper.make_tensor_value_info(
+            "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dims.hidden]
+        ),
+        helper.make_tensor_value_info(
+            "sentence_embedding", TensorProto.FLOAT, ["batch", dims.hidden]
+        ),
+    ]
+    graph = helper.make_graph(b.nodes, "minilm_l6_tt_like", ids, outputs, initializer=b.inits)
+    return _finish(graph)
+
+
+def with_token_types(feeds: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
+    """Adds ``token_type_ids``: segment 0 for the first half of each row, 1 after it."""
+    ids = feeds["input_ids"]
+    types = np.zeros_like(ids)
+    types[:, ids.shape[1] // 2 :] = 1
+    return {**feeds, "token_type_ids": types}
+
+
+def _samples(token_types: bool) -> dict[str, np.ndarray[Any, Any]]:
+    samples = token_inputs(batch=8, sequence=64)
+    return with_token_types(samples) if token_types else samples

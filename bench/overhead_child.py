@@ -2,7 +2,8 @@
 
 Configured like the Lambda function, through ``LAYERSERVE_*`` and ``POWERTOOLS_*`` variables
 set by the parent (``bench.handler_overhead``). MODE ``full`` times every layer of the path,
-``handler`` only the raw run and the handler, ``profile`` prints a cProfile of one case.
+``handler`` only the raw run, the bare stack and the handler, ``profile`` prints a
+cProfile of one case.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import orjson
+import pybase64
 from fastapi import FastAPI, Request
 from mangum import Mangum
 from starlette.responses import Response
@@ -116,11 +118,14 @@ def layers(case: Case, settings: InferenceSettings, mode: str) -> dict[str, Call
     body, headers = request(case, array)
     event = http_api_event("POST", case.path, body, headers)
     context: Any = FakeLambdaContext()  # has what Mangum and Powertools read
-    check(case, array, inference.handler(event, context))
+    response = inference.handler(event, context)
+    check(case, array, response)
     session = _raw_session(settings, case.model)
     calls: dict[str, Callable[[], object]] = {"raw": lambda: session.run(["y"], {"x": array})}
+    calls["stack"] = _bare_stack_call(event, context)
     if mode == "full":
-        calls["stack"] = _bare_stack_call(event, context)
+        if case.binary:
+            calls["floor"] = _floor_call(event, response, session, array)
         calls["service"] = _service_call(settings, case, body, headers)
         calls["asgi"] = _asgi_call(event, context)
     calls["handler"] = lambda: inference.handler(event, context)
@@ -140,6 +145,22 @@ def _bare_stack_call(event: dict[str, Any], context: Any) -> Callable[[], object
 
     adapter = Mangum(app, lifespan="off")
     return lambda: adapter(event, context)
+
+
+def _floor_call(
+    event: dict[str, Any], response: dict[str, Any], session: ort.InferenceSession, array: Any
+) -> Callable[[], object]:
+    """What no handler can avoid behind API Gateway: base64-decode the request body, run
+    the session, base64-encode the response body (the one the handler returned)."""
+    body = pybase64.b64decode(response["body"])
+    request = event["body"]
+
+    def call() -> object:
+        pybase64.b64decode(request, validate=True)
+        session.run(["y"], {"x": array})
+        return pybase64.b64encode_as_string(body)
+
+    return call
 
 
 def _asgi_call(event: dict[str, Any], context: Any) -> Callable[[], object]:

@@ -266,6 +266,90 @@ def fails_unless_batch_divides(rows: int = 3, features: int = 4) -> onnx.ModelPr
     return _finish(helper.make_graph(nodes, "fragile", [x], [y], [grouped, back]))
 
 
+# --- models that fail on some requests: who is to blame ---------------------------------
+def gather_rows(rows: int = 2) -> onnx.ModelProto:
+    """``y = table[ids]`` over a table of ``rows`` rows: an id outside it fails the run."""
+    table = np.arange(rows * 2, dtype=np.float32).reshape(rows, 2)
+    ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["n"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])
+    node = helper.make_node("Gather", ["table", "ids"], ["y"])
+    graph = helper.make_graph(
+        [node], "gather", [ids], [y], [numpy_helper.from_array(table, "table")]
+    )
+    return _finish(graph)
+
+
+def reshape_to() -> onnx.ModelProto:
+    """``y = reshape(x, shape)`` with the target shape given by the caller."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])
+    shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["rows", "columns"])
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"])
+    return _finish(helper.make_graph([node], "reshape", [x, shape], [y]))
+
+
+def add_unrelated() -> onnx.ModelProto:
+    """``y = a + b`` where the signature does not say the rows must agree (``n``, ``m``)."""
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n", 4])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, ["m", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])
+    return _finish(
+        helper.make_graph([helper.make_node("Add", ["a", "b"], ["y"])], "add", [a, b], [y])
+    )
+
+
+def expand_to() -> onnx.ModelProto:
+    """``y = expand(x, shape)``: the caller chooses how much memory the run needs."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["rows", "columns"])
+    node = helper.make_node("Expand", ["x", "shape"], ["y"])
+    return _finish(helper.make_graph([node], "expand", [x, shape], [y]))
+
+
+def tile_columns(times: int, features: int = 4) -> onnx.ModelProto:
+    """``y = tile(x, [1, times])``: a small request with a large answer."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", features])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", features * times])
+    repeats = numpy_helper.from_array(np.array([1, times], dtype=np.int64), "repeats")
+    node = helper.make_node("Tile", ["x", "repeats"], ["y"])
+    return _finish(helper.make_graph([node], "tile", [x], [y], [repeats]))
+
+
+def token_mask() -> onnx.ModelProto:
+    """MiniLM-like inputs: ``input_ids`` and ``attention_mask`` INT64 [batch, sequence];
+    ``masked = input_ids * attention_mask``."""
+    dims = ["batch", "sequence"]
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, dims)
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, dims)
+    y = helper.make_tensor_value_info("masked", TensorProto.INT64, dims)
+    node = helper.make_node("Mul", ["input_ids", "attention_mask"], ["masked"])
+    return _finish(helper.make_graph([node], "tokens", [ids, mask], [y]))
+
+
+def negate_flags() -> onnx.ModelProto:
+    """BOOL in, BOOL out: ``y = not x`` over [batch, 3]."""
+    x = helper.make_tensor_value_info("x", TensorProto.BOOL, ["batch", 3])
+    y = helper.make_tensor_value_info("y", TensorProto.BOOL, ["batch", 3])
+    return _finish(helper.make_graph([helper.make_node("Not", ["x"], ["y"])], "not", [x], [y]))
+
+
+def one_hot_colors() -> onnx.ModelProto:
+    """scikit-learn's ``OneHotEncoder(handle_unknown='error')`` over colour names: an
+    unknown colour fails the run."""
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import StringTensorType
+    from sklearn.preprocessing import OneHotEncoder
+
+    encoder = OneHotEncoder(handle_unknown="error").fit(np.array([["red"], ["green"], ["blue"]]))
+    converted: onnx.ModelProto = to_onnx(
+        encoder,
+        initial_types=[("color", StringTensorType([None, 1]))],
+        target_opset={"": OPSET, "ai.onnx.ml": 3},
+    )
+    return converted
+
+
 def gather(rows: int = 10) -> onnx.ModelProto:
     """``y = table[idx]`` over a ``[rows, 1]`` FP32 table (``table[i] = i``): an index
     outside ``[-rows, rows)`` passes validation and fails only inside ``session.run``."""

@@ -37,7 +37,7 @@ def build_inference_service(
     """
     catalog, s3_source = _registry_parts(settings, dynamodb, s3)
     loader = ModelLoader(
-        source=RoutedArtifacts(LayerArtifacts(settings.models_dir), s3_source),
+        source=_artifact_source(settings, s3_source),
         unpack=ArtifactUnpacker(settings.scratch_dir, settings.in_memory_unpack_limit()),
         create_session=OrtSessionFactory(settings.intra_op_threads),
         max_loaded=settings.max_loaded_models,
@@ -46,6 +46,24 @@ def build_inference_service(
     if preload and settings.preload == "default":
         service.server_ready()  # load default versions now; failures are remembered
     return service
+
+
+def reconnect_inference_service(service: InferenceService, settings: InferenceSettings) -> None:
+    """After a snapshot restore: new AWS clients (no connection of the snapshot is reused)
+    and a new registry catalog (empty cache, its own random source); loaded models stay.
+
+    Without a registry there is nothing to reconnect: the layer catalog holds no client.
+    """
+    if settings.registry_table is None:
+        return
+    catalog, s3_source = _registry_parts(settings, None, None)
+    assert catalog is not None  # a registry table is set
+    service.catalog = catalog
+    service.loader.use_source(_artifact_source(settings, s3_source))
+
+
+def _artifact_source(settings: InferenceSettings, s3: ArtifactSource | None) -> ArtifactSource:
+    return RoutedArtifacts(LayerArtifacts(settings.models_dir), s3)
 
 
 def _registry_parts(

@@ -24,6 +24,8 @@ class InferenceSettings(BaseSettings):
     models_dir: Path = Path("/opt/models")
     scratch_dir: Path = Path("/tmp/layerserve")
     max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
+    max_response_bytes: int = Field(default=6_291_556, gt=0)
+    """Lambda's synchronous response payload limit; larger answers are refused (400)."""
     intra_op_threads: int = Field(default=0, ge=0)
     max_loaded_models: int = Field(default=8, ge=1)
     in_memory_unpack_max_bytes: int | None = Field(default=None, ge=0)
@@ -38,7 +40,7 @@ class InferenceSettings(BaseSettings):
     registry_table: str | None = None
     """With a registry, names resolve through aliases; without, the layer is the catalog."""
     registry_ttl_s: float = Field(default=5.0, ge=0)
-    metrics_format: MetricsFormat = "powertools"
+    metrics_format: MetricsFormat = "line"
     """How per-request CloudWatch metrics are written: Powertools Metrics (an EMF line of
     its own), or inside the metric record line (one line, cheaper per request)."""
 

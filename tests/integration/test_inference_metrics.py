@@ -33,8 +33,9 @@ def _emf(output: str) -> list[dict[str, Any]]:
 
 
 def test_records_and_emf_per_request(
-    inference_handler: Invoke, capsys: pytest.CaptureFixture[str]
+    inference_handler: Invoke, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LAYERSERVE_METRICS_FORMAT", "powertools")
     inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", REQUEST))
     bad = {"inputs": [{**REQUEST["inputs"][0], "datatype": "INT32"}]}
     inference_handler(http_api_event("POST", "/v2/models/id-fp32/infer", bad))

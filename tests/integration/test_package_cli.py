@@ -197,5 +197,5 @@ def test_example_version_is_served_by_the_inference_handler(inference_handler: I
     np.testing.assert_allclose(sums, 1.0, rtol=1e-5)
 
 
-def test_example_is_rebuilt_in_place(example_dir: Path) -> None:
+def test_example_again_keeps_the_identical_version(example_dir: Path) -> None:
     assert layerserve("example", "--out", example_dir, "--version", "1").exit_code == 0

@@ -16,6 +16,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 from pydantic_settings import BaseSettings
 
+from layerserve.api.openapi import openapi_document
 from layerserve.api.registry_app import create_registry_app
 from layerserve.lambdas import inference_init
 from layerserve.settings import (
@@ -119,7 +120,8 @@ def test_inference_function_settings(resources: Resources) -> None:
     assert props["Handler"] == "app.handler"
     assert props["MemorySize"] == {"Ref": "InferenceMemorySize"}
     assert props["Timeout"] == {"Ref": "InferenceTimeout"}
-    assert props["EphemeralStorage"] == {"Size": {"Ref": "InferenceEphemeralStorage"}}
+    storage = {"Fn::If": ["SnapStartOn", 512, {"Ref": "InferenceEphemeralStorage"}]}
+    assert props["EphemeralStorage"] == {"Size": storage}  # SnapStart: at most 512 MB
     assert props["ReservedConcurrentExecutions"]["Fn::If"][0] == "ReserveInferenceConcurrency"
     env = props["Environment"]["Variables"]
     assert env["LAYERSERVE_MODELS_DIR"] == "/opt/models"
@@ -209,7 +211,11 @@ def _integration_target(operation: Doc) -> str:
     integration = operation["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws_proxy"
     assert integration["payloadFormatVersion"] == "2.0"
-    found = re.search(r"\$\{(\w+)\.Arn\}", integration["uri"]["Fn::Sub"])
+    uri = integration["uri"]["Fn::Sub"]
+    alias = re.search(r"/functions/\$\{(\w+)Alias(\w+)\}/", uri)  # SAM's AutoPublishAlias
+    if alias is not None:
+        return f"{alias.group(1)}:{alias.group(2)}"
+    found = re.search(r"\$\{(\w+)\.Arn\}", uri)
     assert found is not None
     return found.group(1)
 
@@ -229,7 +235,7 @@ def test_http_api_routes_the_protocol_to_the_inference_function(
 ) -> None:
     operation = _route_for(resources, method, path)
     assert operation is not None, f"{method} {path} has no route"
-    assert _integration_target(operation) == "InferenceFunction"
+    assert _integration_target(operation) == "InferenceFunction:live"
 
 
 def _when(node: Any, mode: str) -> Any:
@@ -318,6 +324,18 @@ def test_http_api_stage_throttles_and_writes_access_logs(
     )
 
 
+def test_every_inference_route_reaches_inference_and_is_open_by_default(
+    resources: Resources,
+) -> None:
+    requests = _app_requests(openapi_document()["paths"])  # every route the function serves
+    assert len(requests) > 10
+    for method, path in requests:
+        operation = _route_for(resources, method, path)
+        assert operation is not None, f"{method} {path} has no route"
+        assert _integration_target(operation) == "InferenceFunction:live", path
+        assert _when(operation.get("security", []), "NONE") == [], f"{method} {path}"
+
+
 def test_every_registry_route_is_iam_authorised(resources: Resources) -> None:
     app = create_registry_app(cast(Any, object()))
     requests = _app_requests(app.openapi()["paths"])
@@ -397,7 +415,9 @@ def test_every_metrics_format_the_template_allows_is_one_the_function_reads(
     for value in allowed:
         monkeypatch.setenv("LAYERSERVE_METRICS_FORMAT", value)
         assert InferenceSettings().metrics_format == value
-    assert template["Parameters"]["MetricsFormat"]["Default"] == "powertools"
+    assert template["Parameters"]["MetricsFormat"]["Default"] == "line"
+    monkeypatch.delenv("LAYERSERVE_METRICS_FORMAT")
+    assert InferenceSettings().metrics_format == "line"  # the function's default too
 
 
 def test_a_deploy_registers_the_model_layer_through_the_registry(
@@ -410,7 +430,9 @@ def test_a_deploy_registers_the_model_layer_through_the_registry(
     props = resource["Properties"]
     assert props["ServiceToken"] == {"Fn::GetAtt": ["RegistryFunction", "Arn"]}
     assert props["ModelsLayer"] == {"Ref": "ModelsLayer"}
-    assert set(resource["DependsOn"]) == {"InferenceFunction", "BatchFunction"}
+    assert set(resource["DependsOn"]) == {"InferenceFunctionAliaslive", "BatchFunction"}
+    alias = resources["InferenceFunctionAliaslive"]  # the live alias, on the new version
+    assert alias["Type"] == "AWS::Lambda::Alias"
     translated_props = resources["ModelLayerVersions"]["Properties"]
     models = layer_id(resources, "ModelsLayer")
     assert translated_props["ModelsLayer"] == {"Ref": models}

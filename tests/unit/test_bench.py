@@ -10,7 +10,13 @@ import onnxruntime as ort
 import pytest
 from bench import __main__ as runner
 from bench.harness import Stats
-from bench.models import EncoderDims, minilm_encoder, token_inputs
+from bench.models import (
+    EncoderDims,
+    minilm_encoder,
+    minilm_token_types_encoder,
+    token_inputs,
+    with_token_types,
+)
 
 SMALL = EncoderDims(vocab=50, hidden=8, layers=2, heads=2, intermediate=16, positions=16)
 
@@ -83,3 +89,16 @@ def test_encoder_has_bert_weights_and_is_deterministic() -> None:
     serialized = model.SerializeToString()
     assert serialized == minilm_encoder(SMALL, seed=1).SerializeToString()
     assert serialized != minilm_encoder(SMALL, seed=2).SerializeToString()
+
+
+def test_the_real_shaped_encoder_takes_token_types_and_they_matter() -> None:
+    model = minilm_token_types_encoder(SMALL, seed=3)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["input_ids", "attention_mask", "token_type_ids"]
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = with_token_types(token_inputs(batch=2, sequence=6, vocab=SMALL.vocab))
+    assert feeds["token_type_ids"].tolist()[0] == [0, 0, 0, 1, 1, 1]
+    (typed,) = session.run(["sentence_embedding"], feeds)
+    zeros = {**feeds, "token_type_ids": np.zeros_like(feeds["input_ids"])}
+    (untyped,) = session.run(["sentence_embedding"], zeros)
+    assert not np.allclose(typed, untyped)

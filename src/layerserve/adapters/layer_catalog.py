@@ -82,6 +82,9 @@ class LayerCatalog:
             raise VersionNotFoundError(model, chosen or "")
         return Resolution(record)
 
+    def default_resolutions(self, model: str) -> list[Resolution]:
+        return [self.resolve(model, None, None)]
+
     def _may_rescan(self) -> bool:
         return time.monotonic() - self._last_scan >= self._rescan_interval_s
 

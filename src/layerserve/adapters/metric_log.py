@@ -116,6 +116,11 @@ class MetricRecordObserver:
         self._cold = True
         self._served: set[tuple[str, str]] = set()
 
+    def restart(self, init_ms: float) -> None:
+        """A new environment restored from a snapshot: its next request is its cold start."""
+        self._init_ms = init_ms
+        self._cold = True
+
     def observe(self, outcome: RequestOutcome) -> None:
         time_ms = self._clock_ms()
         line = self._record(outcome, time_ms)

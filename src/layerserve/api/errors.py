@@ -20,6 +20,7 @@ from layerserve.domain import errors
 STATUS: Final[dict[type[errors.LayerserveError], int]] = {
     errors.InvalidInputError: 400,
     errors.PayloadTooLargeError: 413,
+    errors.ResponseTooLargeError: 400,
     errors.AccessDeniedError: 403,
     errors.NotFoundError: 404,
     errors.ConflictError: 409,

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from layerserve import __version__
 from layerserve.api.errors import install_error_handlers, status_for
 from layerserve.api.openapi import install_openapi
+from layerserve.api.response_size import LAMBDA_RESPONSE_LIMIT, check_response_size
 from layerserve.api.v1_codec import decode_predict_request, encode_predict_response
 from layerserve.api.v2_codec import HEADER_LENGTH, decode_infer_request, encode_infer_response
 from layerserve.domain.errors import InvalidInputError, LayerserveError, PayloadTooLargeError
@@ -44,6 +45,15 @@ Headers = dict[bytes, bytes]
 @dataclass(frozen=True, slots=True)
 class InferenceLimits:
     max_body_bytes: int = 6 * 1024 * 1024
+    max_response_bytes: int = LAMBDA_RESPONSE_LIMIT
+    """Lambda's response payload limit: a larger answer is refused as the caller's (400)."""
+
+
+V2_ADVICE = (
+    "ask for binary outputs (parameters.binary_data_output), fewer outputs ('outputs'), "
+    "or fewer rows per request"
+)
+V1_ADVICE = "send fewer instances, or use the V2 route with binary outputs"
 
 
 def json_response(document: Any, status: int = 200) -> Response:
@@ -84,7 +94,7 @@ def create_inference_app(
             headers = {"Inference-Header-Content-Length": str(header_length)}
             return Response(body, media_type="application/octet-stream", headers=headers)
 
-        return await _serve("v2", request, run, encode)
+        return await _serve("v2", request, run, encode, V2_ADVICE)
 
     async def predict(request: Request) -> Response:
         def run(body: bytes, resolution: Resolution, headers: Headers) -> InferResult:
@@ -95,7 +105,7 @@ def create_inference_app(
         def encode(result: InferResult) -> Response:
             return Response(encode_predict_response(result.response), media_type=JSON)
 
-        return await _serve("v1", request, run, encode)
+        return await _serve("v1", request, run, encode, V1_ADVICE)
 
     for path in ("/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer"):
         app.add_route(path, infer, methods=["POST"])
@@ -143,6 +153,7 @@ def create_inference_app(
         request: Request,
         run: Callable[[bytes, Resolution, Headers], InferResult],
         encode: Callable[[InferResult], Response],
+        advice: str,
     ) -> Response:
         started = time.perf_counter()
         model, version = _names(request)
@@ -157,7 +168,9 @@ def create_inference_app(
             outcome.alias_revision = resolution.alias_revision
             result = run(body, resolution, headers)
             _fill(outcome, result)
-            return encode(result)
+            response = encode(result)
+            check_response_size(response, limits.max_response_bytes, advice)
+            return response
         except LayerserveError as exc:
             outcome.status, outcome.error_kind = status_for(exc), error_kind(exc)
             raise
@@ -202,11 +215,19 @@ async def _read_body(request: Request, headers: Headers, limit: int) -> bytes:
     declared = _header(headers, "content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"request body of {declared} bytes exceeds {limit} bytes")
-    body = await request.body()
+    body = await _body(request)
     if len(body) > limit:
         raise PayloadTooLargeError(f"request body of {len(body)} bytes exceeds {limit} bytes")
     encoding = (_header(headers, "content-encoding") or "identity").lower()
     return body if encoding == "identity" else _decompress(body, encoding, limit)
+
+
+async def _body(request: Request) -> bytes:
+    """The request body; Mangum hands it over in one message, which is returned as is
+    (Starlette's ``request.body()`` joins it with an empty end chunk: a copy, ~0.2 ms and
+    fresh page faults per MiB)."""
+    chunks = [chunk async for chunk in request.stream() if chunk]
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _decompress(body: bytes, encoding: str, limit: int) -> bytes:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from layerserve.api.v2_codec import convert_parsed, json_data, parse_json
+from layerserve.api.v2_codec import convert_parsed, json_data, parse_data, parse_json
 from layerserve.domain.datatypes import numpy_dtype
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.manifest import Signature, TensorSpec
@@ -43,10 +43,7 @@ def _column(spec: TensorSpec, rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def _input(spec: TensorSpec, values: list[Any]) -> InferInput:
-    try:
-        parsed = np.asarray(values, dtype=object if spec.datatype == "BYTES" else None)
-    except ValueError as exc:
-        raise InvalidInputError(f"instances for '{spec.name}' are ragged: {exc}") from None
+    parsed = parse_data(spec.name, spec.datatype, values)
     array = convert_parsed(spec.name, spec.datatype, numpy_dtype(spec.datatype), parsed)
     return InferInput(spec.name, spec.datatype, parsed.shape, array.reshape(parsed.shape))
 

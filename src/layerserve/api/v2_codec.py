@@ -7,6 +7,7 @@ plus the ``Inference-Header-Content-Length`` value when binary outputs follow th
 from __future__ import annotations
 
 import struct
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,9 @@ from layerserve.domain.tensors import (
 
 HEADER_LENGTH = "inference-header-content-length"
 MAX_RANK = 32  # NumPy's limit is 64; no ONNX model takes more
+MAX_SPAN = 2**53
+"""Largest product of a shape's non-zero dimensions: NumPy refuses shapes whose span
+(zeros counted as one) times the element size passes 2^63, even when they hold nothing."""
 _NUMPY_JSON = orjson.OPT_SERIALIZE_NUMPY
 _LENGTH = struct.Struct("<I")
 
@@ -107,6 +111,11 @@ def _shape(raw: Any, name: str) -> tuple[int, ...]:
         raise InvalidInputError(
             f"input '{name}' has rank {len(raw)}; at most {MAX_RANK} is allowed"
         )
+    if prod(dim or 1 for dim in raw) > MAX_SPAN:
+        raise InvalidInputError(
+            f"input '{name}' has shape {raw}: the product of its non-zero dimensions must "
+            f"be at most 2^53, even for an empty tensor"
+        )
     return tuple(raw)
 
 
@@ -117,10 +126,7 @@ def array_from_json(
     dtype = numpy_dtype(datatype)
     if not isinstance(data, list):
         data = [data]
-    try:
-        parsed = np.asarray(data, dtype=object if datatype == "BYTES" else None)
-    except ValueError as exc:
-        raise InvalidInputError(f"input '{name}' data is ragged or malformed: {exc}") from None
+    parsed = parse_data(name, datatype, data)
     if parsed.size != element_count(shape):
         raise InvalidInputError(
             f"input '{name}' has {parsed.size} elements, shape {list(shape)} needs "
@@ -129,6 +135,20 @@ def array_from_json(
     if dtype.kind in "iu" and parsed.dtype.kind == "f":
         parsed = _exact_integers(parsed, data)
     return convert_parsed(name, datatype, dtype, parsed).reshape(shape)
+
+
+def parse_data(name: str, datatype: str, data: list[Any]) -> np.ndarray[Any, Any]:
+    """JSON values (nested lists of numbers, booleans or strings) as a NumPy array.
+
+    Anything NumPy cannot make a regular array of (ragged rows, nesting deeper than
+    ``MAX_RANK``, values of no single type) is the caller's malformed data."""
+    try:
+        parsed = np.asarray(data, dtype=object if datatype == "BYTES" else None)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidInputError(f"input '{name}' data is ragged or malformed: {exc}") from None
+    if parsed.ndim > MAX_RANK:
+        raise InvalidInputError(f"input '{name}' data is nested deeper than {MAX_RANK} levels")
+    return parsed
 
 
 def _exact_integers(parsed: np.ndarray[Any, Any], data: Any) -> np.ndarray[Any, Any]:
@@ -162,6 +182,9 @@ def convert_parsed(
 def _object_integers(
     name: str, datatype: str, dtype: np.dtype[Any], parsed: np.ndarray[Any, Any]
 ) -> np.ndarray[Any, Any]:
+    """Python ints beyond int64, or a mix NumPy kept as objects (``null``, objects)."""
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in parsed.flat):
+        raise InvalidInputError(f"input '{name}' data does not fit datatype {datatype}")
     info = np.iinfo(dtype)
     if not all(info.min <= value <= info.max for value in parsed.flat):
         raise InvalidInputError(f"input '{name}' data is out of range for {datatype}")
@@ -251,7 +274,7 @@ def _optional_str(raw: Any, what: str) -> str | None:
 # --- responses -------------------------------------------------------------------------
 def encode_infer_response(response: InferResponse) -> tuple[bytes, int | None]:
     """The body, and the JSON header length when binary output data follows it."""
-    blobs: list[bytes] = []
+    blobs: list[memoryview] = []
     outputs = []
     for output in response.outputs:
         array = output.array
@@ -261,8 +284,8 @@ def encode_infer_response(response: InferResponse) -> tuple[bytes, int | None]:
             "shape": list(array.shape),
         }
         if output.binary:
-            blob = tensor_bytes(array)
-            entry["parameters"] = {"binary_data_size": len(blob)}
+            blob = tensor_buffer(array)
+            entry["parameters"] = {"binary_data_size": blob.nbytes}
             blobs.append(blob)
         else:
             entry["data"] = json_data(array)
@@ -286,6 +309,15 @@ def json_data(array: np.ndarray[Any, Any]) -> Any:
     if flat.dtype.kind in "OSU":
         return [_text(value) for value in flat.tolist()]
     return np.ascontiguousarray(flat)
+
+
+def tensor_buffer(array: np.ndarray[Any, Any]) -> memoryview:
+    """The tensor's wire bytes without a copy when its memory already is little-endian
+    and contiguous: the body's one join then is the only copy of a large output."""
+    if array.dtype.kind in "OSU":
+        return memoryview(tensor_bytes(array))
+    wire = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return wire.reshape(-1).data.cast("B")
 
 
 def tensor_bytes(array: np.ndarray[Any, Any]) -> bytes:

@@ -12,9 +12,12 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from layerserve.cli.package import fail
 from layerserve.domain.manifest import Manifest, TensorSpec
 from layerserve.domain.versions import version_key
 from layerserve.local.guardrails import POLICIES
+from layerserve.local.malloc import limit_arenas
+from layerserve.local.ports import port_in_use
 from layerserve.local.stack import INFERENCE_AUTH, LocalStack, StackOptions
 from layerserve.local.traffic import DemoTraffic
 
@@ -52,7 +55,9 @@ def dev(
     ] = None,
     tick: Annotated[
         float,
-        typer.Option(min=0.5, help="Seconds between log deliveries and guardrail runs."),
+        typer.Option(
+            min=0.5, help="Seconds between guardrail runs (and log deliveries, up to 1 s)."
+        ),
     ] = 5.0,
     traffic: Annotated[
         float,
@@ -67,16 +72,29 @@ def dev(
     ] = "NONE",
     emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
     verbose: Annotated[bool, typer.Option(help="Print the handlers' INFO log lines.")] = False,
+    example: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=9,
+            help="First package this many example iris versions into --models "
+            "(as `layerserve example` does; identical versions already there are kept).",
+        ),
+    ] = 0,
 ) -> None:
     """Run the whole stack locally: inference, registry and metrics through their handlers."""
-    root = models_root(models)
-    if not root.is_dir():
-        raise typer.BadParameter(f"{models} is not a folder", param_hint="--models")
+    limit_arenas()  # before the stack starts its threads
+    if canary_policy is not None and canary_policy not in POLICIES:
+        raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
     if inference_auth not in INFERENCE_AUTH:
         choices = " or ".join(INFERENCE_AUTH)
         raise typer.BadParameter(f"choose {choices}", param_hint="--inference-auth")
-    if canary_policy is not None and canary_policy not in POLICIES:
-        raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
+    _check_ports(host, port, aws_port if embedded_aws else 0)
+    if example:
+        _write_example(models, example)
+    root = models_root(models)
+    if not root.is_dir():
+        raise typer.BadParameter(f"{models} is not a folder", param_hint="--models")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "layerserve")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false" if emf else "true"
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if verbose else "WARNING")
@@ -109,6 +127,28 @@ def dev(
         stack.stop()
 
 
+def _check_ports(host: str, port: int, aws_port: int) -> None:
+    """Fail before anything is written or started when a port is taken."""
+    if port_in_use(host, port):
+        fail(f"port {port} on {host} is in use (another `layerserve dev`?); choose another --port")
+    if aws_port and port_in_use("127.0.0.1", aws_port):
+        fail(f"port {aws_port} on 127.0.0.1 is in use; choose another --aws-port (0: any)")
+
+
+def _write_example(layer: Path, count: int) -> None:
+    from layerserve.cli.example import example_versions, refusal, write_examples
+    from layerserve.domain.errors import LayerserveError
+    from layerserve.services.packaging import VersionExistsError
+
+    try:
+        for _, report in write_examples(layer, "iris", example_versions("1", count)):
+            console.print(f"example version ready: {report.version_dir}", highlight=False)
+    except VersionExistsError as exc:
+        fail(refusal(exc))
+    except LayerserveError as exc:
+        fail(exc.message)
+
+
 def _describe(stack: LocalStack, base: str) -> None:
     names = stack.options.names
     console.print(f"[bold]layerserve[/] local stack on {base}")
@@ -124,6 +164,8 @@ def _describe(stack: LocalStack, base: str) -> None:
         console.print(
             f"  {model.name}: versions {', '.join(model.versions)}; production → {routes}"
         )
+        if model.warning:
+            console.print(f"  [yellow]warning:[/] {model.warning}", highlight=False)
     lines = [*example_requests(stack.options.models_root, base)]
     # Registry routes want a SigV4 signature, as behind API Gateway's IAM authoriser.
     lines.append(

@@ -1,8 +1,17 @@
-"""``layerserve example``: train a small iris classifier, convert it to ONNX and package it."""
+"""``layerserve example``: train a small iris classifier, convert it to ONNX and package it.
+
+The example is reproducible: the same version is the same bytes on every run (a fixed
+training set and solver, a named graph, a fixed manifest date), so running it again
+keeps what is there; a folder holding a different version of the same number is refused.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,16 +22,20 @@ from rich.console import Console
 from layerserve.cli.package import fail, rich_progress, show_report
 from layerserve.domain.errors import LayerserveError
 from layerserve.services.packaging import (
+    Packager,
     PackageReport,
     PackageRequest,
     Progress,
     SilentProgress,
-    package_model,
+    VersionExistsError,
 )
 
 INPUT_NAME = "input"
 TARGET_OPSET = 17
+GRAPH_NAME = "iris_logistic_regression"
 SAMPLE_STRIDE = 5  # every 5th iris row (30 rows) feeds the manifest's baseline
+EXAMPLE_DATE = datetime(2024, 1, 1, tzinfo=UTC)
+"""The date every example manifest carries, so that each run writes the same bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +64,23 @@ def build_example_model(regularization: float = 1.0) -> ExampleModel:
         initial_types=[(INPUT_NAME, FloatTensorType([None, 4]))],
         options={id(classifier): {"zipmap": False}},
         target_opset=TARGET_OPSET,
+        name=GRAPH_NAME,  # skl2onnx names the graph with a random UUID otherwise
     )
     samples = np.ascontiguousarray(features[::SAMPLE_STRIDE], dtype=np.float32)
     return ExampleModel(onnx=converted.SerializeToString(), samples=samples)
+
+
+def example_versions(first: str, count: int) -> list[str]:
+    """``[first]`` for one version, else ``1`` … ``count``."""
+    return [first] if count == 1 else [str(number) for number in range(1, count + 1)]
+
+
+def write_examples(
+    layer: Path, name: str, versions: list[str], progress: Progress | None = None
+) -> Iterator[tuple[ExampleModel, PackageReport]]:
+    """Package each version into ``layer`` (C = 1, 1/4, 1/16, …), one at a time."""
+    for index, version in enumerate(versions):
+        yield package_example(layer, name, version, progress, regularization=0.25**index)
 
 
 def write_example(
@@ -63,18 +90,60 @@ def write_example(
     progress: Progress | None = None,
     regularization: float = 1.0,
 ) -> PackageReport:
-    """Save ``out/model.onnx`` and package it into ``out/layer`` (replacing an older example)."""
+    """Save ``out/model.onnx`` and package it into ``out/layer`` (kept if the same)."""
+    model, report = package_example(out / "layer", name, version, progress, regularization)
+    save_onnx(out / "model.onnx", model)
+    return report
+
+
+def save_onnx(path: Path, model: ExampleModel) -> None:
+    """Write the ONNX file unless it already holds these bytes."""
+    if not path.is_file() or path.read_bytes() != model.onnx:
+        path.write_bytes(model.onnx)
+
+
+def package_example(
+    layer: Path,
+    name: str = "iris",
+    version: str = "1",
+    progress: Progress | None = None,
+    regularization: float = 1.0,
+) -> tuple[ExampleModel, PackageReport]:
+    """Package one example version into ``layer``: kept if the same, refused if different."""
     from layerserve.adapters.onnx_graph import OnnxToolkit  # needs `onnx`: packaging only
 
     progress = progress or SilentProgress()
     with progress.step(f"Training iris classifier {version} and converting it to ONNX"):
-        example_model = build_example_model(regularization)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "model.onnx").write_bytes(example_model.onnx)
-    request = PackageRequest(
-        name=name, version=version, samples={INPUT_NAME: example_model.samples}, force=True
+        model = build_example_model(regularization)
+    request = PackageRequest(name=name, version=version, samples={INPUT_NAME: model.samples})
+    with tempfile.TemporaryDirectory(prefix="layerserve-example-") as scratch:
+        packager = Packager(OnnxToolkit(), Path(scratch), progress, clock=lambda: EXAMPLE_DATE)
+        built = packager.package(model.onnx, request)
+        return model, _install(built, layer)
+
+
+def _install(built: PackageReport, layer: Path) -> PackageReport:
+    """Write a version packaged in scratch space into ``layer`` through the layer's writer,
+    which keeps the same bytes as they are and refuses different ones."""
+    from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE
+    from layerserve.services.packaging.artifact import LayerFolder
+
+    artifact = (built.version_dir / ARTIFACT_FILE).read_bytes()
+    manifest = (built.version_dir / MANIFEST_FILE).read_bytes()
+    name, version = built.manifest.name, built.manifest.version
+    folder = LayerFolder(layer)
+    written = folder.write(name, version, artifact, manifest, force=False)
+    others = folder.other_bytes(name, version)
+    return dataclasses.replace(
+        built, version_dir=written, layer_total_bytes=others + built.budget.layer_bytes
     )
-    return package_model(example_model.onnx, request, out / "layer", OnnxToolkit(), progress)
+
+
+def refusal(exc: VersionExistsError) -> str:
+    return (
+        f"{exc.path} holds a different packaging of this example version; versions are "
+        "immutable, so remove that folder or choose another --out"
+    )
 
 
 def example(
@@ -86,13 +155,19 @@ def example(
         typer.Option(min=1, max=9, help="Package this many versions: 1, 2, ... (C=1, 1/4, ...)."),
     ] = 1,
 ) -> None:
-    """Train an iris classifier, save OUT/model.onnx and package it into OUT/layer."""
+    """Train an iris classifier, save OUT/model.onnx and package it into OUT/layer.
+
+    Running it again keeps identical versions as they are."""
     console = Console(highlight=False)
-    names = [version] if versions == 1 else [str(number) for number in range(1, versions + 1)]
     try:
         with rich_progress(console) as progress:
-            for index, each in enumerate(names):
-                report = write_example(out, name, each, progress, regularization=0.25**index)
+            written = list(
+                write_examples(out / "layer", name, example_versions(version, versions), progress)
+            )
+        model, report = written[-1]
+        save_onnx(out / "model.onnx", model)
+    except VersionExistsError as exc:
+        fail(refusal(exc))
     except LayerserveError as exc:
         fail(exc.message)
     except OSError as exc:

@@ -15,6 +15,7 @@ from layerserve.cli.failures import add_command
 from layerserve.cli.flags import FlagGroup
 from layerserve.cli.package import package
 from layerserve.cli.registry import register_commands
+from layerserve.cli.versions import prune_versions
 
 app = typer.Typer(
     name="layerserve",
@@ -27,6 +28,7 @@ for command in (dev, package, example):
     add_command(app, command)
 register_commands(app)
 add_command(app, batch)
+add_command(app, prune_versions)
 
 
 @app.callback()

@@ -69,8 +69,22 @@ class InvalidInputError(ClientError):
     """Malformed body, wrong shape or datatype, missing or unknown tensor."""
 
 
+class ModelRejectedInputError(InvalidInputError):
+    """The runtime refused data that passed the signature checks: an index outside a
+    table, an unknown category, tensors whose dimensions do not fit together."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"model rejected the input: {reason}")
+        self.reason = reason
+
+
 class PayloadTooLargeError(ClientError):
     """The request body exceeds the configured limit."""
+
+
+class ResponseTooLargeError(ClientError):
+    """The answer to a valid request would exceed what the transport can return (Lambda's
+    response payload limit): the caller asks for less, or for binary outputs."""
 
 
 class NotFoundError(ClientError):
@@ -135,6 +149,11 @@ class ServiceUnavailableError(LayerserveError):
 
     blame = Blame.SERVICE
     retryable = True
+
+
+class InferenceResourcesError(ServiceUnavailableError):
+    """The runtime could not get the memory a run needed (the execution environment's
+    share, not the request's fault): another environment or a later attempt may serve it."""
 
 
 # --- registry ---------------------------------------------------------------------------

@@ -93,6 +93,65 @@ def check_inputs(signature: Signature, inputs: list[InferInput]) -> None:
     missing = [spec.name for spec in signature.inputs if spec.name not in seen]
     if missing:
         raise InvalidInputError(f"missing input(s): {', '.join(missing)}")
+    check_shared_dimensions(signature, inputs)
+
+
+def check_shared_dimensions(signature: Signature, inputs: list[InferInput]) -> None:
+    """Dimensions that share a symbolic name (``batch``, ``sequence``) take one size
+    across all inputs: ``input_ids`` and ``attention_mask`` of different lengths are the
+    caller's mistake, found here rather than deep in the runtime."""
+    first: dict[str, tuple[str, int, int]] = {}  # symbol -> (input, axis, size)
+    for item in inputs:
+        spec = signature.input(item.name)
+        assert spec is not None  # check_inputs ran first
+        for axis, (dim, size) in enumerate(zip(spec.shape, item.shape, strict=True)):
+            if not isinstance(dim, str):
+                continue
+            seen = first.setdefault(dim, (item.name, axis, size))
+            if seen[2] != size:
+                raise InvalidInputError(
+                    f"inputs '{seen[0]}' and '{item.name}' disagree on dimension '{dim}': "
+                    f"'{seen[0]}' has {seen[2]} on axis {seen[1]}, '{item.name}' has "
+                    f"{size} on axis {axis}"
+                )
+
+
+def signature_mismatch(declared: Signature, graph: Signature) -> str | None:
+    """How a manifest's signature differs from what the graph takes and returns, or
+    ``None``. Inputs must agree in name, datatype and shape (every later check trusts
+    them); outputs in name and datatype."""
+    problems = _spec_mismatches("input", declared.inputs, graph.inputs, shapes=True)
+    problems += _spec_mismatches("output", declared.outputs, graph.outputs, shapes=False)
+    return "; ".join(problems) or None
+
+
+def _spec_mismatches(
+    role: str, declared: tuple[TensorSpec, ...], graph: tuple[TensorSpec, ...], shapes: bool
+) -> list[str]:
+    actual = {spec.name: spec for spec in graph}
+    listed = {spec.name for spec in declared}
+    problems = [
+        f"the graph has no {role} '{spec.name}'" for spec in declared if spec.name not in actual
+    ]
+    problems += [
+        f"the manifest does not list {role} '{spec.name}'"
+        for spec in graph
+        if spec.name not in listed
+    ]
+    for spec in declared:
+        real = actual.get(spec.name)
+        if real is None:
+            continue
+        if real.datatype != spec.datatype or (shapes and real.shape != spec.shape):
+            problems.append(
+                f"{role} '{spec.name}' is {spec.datatype} {_names(spec.shape)} in the "
+                f"manifest but {real.datatype} {_names(real.shape)} in the graph"
+            )
+    return problems
+
+
+def _names(shape: tuple[int | str | None, ...]) -> str:
+    return "[" + ", ".join("?" if dim is None else str(dim) for dim in shape) + "]"
 
 
 def check_outputs(signature: Signature, requested: list[RequestedOutput] | None) -> None:

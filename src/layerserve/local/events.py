@@ -22,8 +22,7 @@ def http_api_event(
 ) -> dict[str, Any]:
     """An HTTP API (payload format 2.0) event; binary bodies are base64-encoded."""
     lowered = {key.lower(): value for key, value in (headers or {}).items()}
-    is_text = any(lowered.get("content-type", "").startswith(kind) for kind in _TEXT_TYPES)
-    encoded = not is_text and bool(body)
+    text = _as_text(body, lowered)
     context: dict[str, Any] = {
         "accountId": "000000000000",
         "apiId": "local",
@@ -53,9 +52,27 @@ def http_api_event(
         "rawQueryString": query,
         "headers": lowered,
         "requestContext": context,
-        "body": base64.b64encode(body).decode() if encoded else body.decode("utf-8"),
-        "isBase64Encoded": encoded,
+        "body": base64.b64encode(body).decode() if text is None else text,
+        "isBase64Encoded": text is None,
     }
+
+
+def _as_text(body: bytes, headers: Mapping[str, str]) -> str | None:
+    """The body as text, or ``None`` when it must travel base64-encoded.
+
+    As API Gateway does, only an uncompressed body of a text content type that is
+    valid UTF-8 passes as text; anything else (gzip, deflate, binary tensors sent with
+    curl's default form content type, ...) is base64 with ``isBase64Encoded``.
+    """
+    if not body:
+        return ""
+    is_text = any(headers.get("content-type", "").startswith(kind) for kind in _TEXT_TYPES)
+    if not is_text or headers.get("content-encoding", "identity").lower() != "identity":
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,12 @@
 """A local stand-in for API Gateway: HTTP in, Lambda proxy events through real handlers.
 
-Each handler runs in a worker thread behind its own lock, as one Lambda execution
-environment serves one request at a time. A route with an authoriser (``local.auth``:
-SigV4 or JWT) answers what API Gateway would to a request it refuses, and passes the
-verified identity in ``requestContext.authorizer``.
+Each handler runs in a worker thread behind its function's lock, as one Lambda execution
+environment serves one request at a time. The lock is handed to its waiters in the order
+they came (a plain lock lets any waiter, or a newcomer, take it next, which starved some
+requests into a long tail under concurrent clients), and the gateway runs at most
+``WORKERS`` threads, not the 40 of the default pool, each of which grew memory of its own.
+A route with an authoriser (``local.auth``: SigV4 or JWT) answers what API Gateway would
+to a request it refuses, and passes the verified identity in ``requestContext.authorizer``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import anyio.to_thread
 
 from layerserve.local.auth import Authorizer, AuthRefusal, AuthRequest
@@ -25,6 +30,34 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+WORKERS = 8
+"""Threads for handler calls, waiting ones included: more clients queue on the loop."""
+
+
+class FunctionLock:
+    """One call at a time, granted first come, first served and handed straight on."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder before us, which hands us the lock
+
+    def __exit__(self, *_: object) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._busy = False
 
 
 @dataclass(slots=True)
@@ -32,13 +65,14 @@ class Route:
     prefix: str
     handler: Handler
     auth: Authorizer | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: FunctionLock = field(default_factory=FunctionLock)
 
 
 class LocalGateway:
     def __init__(self, routes: Sequence[Route]) -> None:
         # Longest prefix first, so /v2/models wins over /v2.
         self._routes = sorted(routes, key=lambda route: len(route.prefix), reverse=True)
+        self._workers: anyio.CapacityLimiter | None = None  # made on the server's loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -66,7 +100,9 @@ class LocalGateway:
         event = http_api_event(scope["method"], scope["path"], body, headers, query)
         if authorizer is not None:
             event["requestContext"]["authorizer"] = authorizer
-        reply = await anyio.to_thread.run_sync(_invoke, route, event)
+        if self._workers is None:
+            self._workers = anyio.CapacityLimiter(WORKERS)
+        reply = await anyio.to_thread.run_sync(_invoke, route, event, limiter=self._workers)
         await _reply(send, reply.status, reply.headers, reply.body)
 
     def _match(self, path: str) -> Route | None:

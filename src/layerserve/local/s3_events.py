@@ -1,11 +1,16 @@
 """S3 event delivery for the local stack, where no bucket notification exists.
 
-``S3EventPoller`` lists the uploads bucket's input prefix every ``interval_s`` and
-hands each new object version (or new ETag, on an unversioned bucket) to the batch
-handler as a real ``ObjectCreated:Put`` notification with a URL-encoded key. Like
-Lambda's asynchronous invocations, a delivery that raises is retried (twice) and then
-dropped with a log line. ``LocalInvoker`` queues the handler's continuations; the
-poller runs them in the same thread, one at a time, as one execution environment would.
+``S3EventPoller`` lists the uploads bucket's input prefix every ``interval_s`` and hands
+each new object version (or new ETag and time, on an unversioned bucket) to the batch
+handler as a real ``ObjectCreated:Put`` notification with a URL-encoded key, once, in the
+order S3 lists them (oldest first), as S3 notifies each ``PutObject``.
+
+A poll reads no object: ``ListObjectsV2`` shows whether anything changed, and only
+then ``ListObjectVersions`` names the new versions (the AWS emulator copies every stored
+version of the bucket on that call, and none on ``ListObjectsV2``). Like Lambda's
+asynchronous invocations, a delivery that raises is retried (twice) and then dropped
+with a log line. ``LocalInvoker`` queues the handler's continuations; the poller runs
+them in the same thread, one at a time, as one execution environment would.
 """
 
 from __future__ import annotations
@@ -85,6 +90,10 @@ class LocalInvoker:
         return {"StatusCode": 202}
 
 
+Identity = tuple[str, str]
+"""An object version: its key and version id (or ETag and time, unversioned)."""
+
+
 class S3EventPoller:
     def __init__(
         self,
@@ -102,24 +111,32 @@ class S3EventPoller:
         self._deliver = deliver
         self._invoker = invoker
         self._interval_s = interval_s
-        self._seen: set[tuple[str, str]] = set()
-        self._attempts: dict[tuple[str, str], int] = {}
+        self._listed: dict[str, tuple[str, str]] = {}
+        """What ``ListObjectsV2`` showed last: key → (ETag, LastModified)."""
+        self._seen: set[Identity] = set()
+        self._pending: dict[Identity, dict[str, Any]] = {}
+        self._attempts: dict[Identity, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def prime(self) -> None:
         """Treat what is in the bucket now as already delivered (S3 notifies new uploads only)."""
-        for identity, _ in self._current():
-            self._seen.add(identity)
+        self._listed = self._latest()
+        self._seen.update(identity for identity, _ in self._versions(set(self._listed)))
 
     def poll_once(self) -> int:
         """Deliver every new object version, then queued continuations; returns deliveries."""
+        listed = self._latest()
+        changed = {key for key, state in listed.items() if self._listed.get(key) != state}
+        for identity, event in self._versions(changed):
+            if identity not in self._seen:
+                self._pending.setdefault(identity, event)
+        self._listed = listed
         delivered = 0
-        for identity, event in self._current():
-            if identity in self._seen:
-                continue
+        for identity, event in list(self._pending.items()):
             delivered += 1
             if self._attempt(identity, event):
+                del self._pending[identity]
                 self._seen.add(identity)
         delivered += self._drain()
         return delivered
@@ -141,7 +158,7 @@ class S3EventPoller:
                 logger.exception("polling s3://%s/%s failed", self._bucket, self._prefix)
             self._stop.wait(self._interval_s)
 
-    def _attempt(self, identity: tuple[str, str], event: dict[str, Any]) -> bool:
+    def _attempt(self, identity: Identity, event: dict[str, Any]) -> bool:
         """``True`` when the delivery is over (handled, or given up after ``ATTEMPTS``)."""
         try:
             self._deliver(event)
@@ -150,6 +167,7 @@ class S3EventPoller:
             self._attempts[identity] = tries
             logger.exception("delivery %d/%d of %s failed", tries, ATTEMPTS, identity[0])
             return tries >= ATTEMPTS
+        self._attempts.pop(identity, None)
         return True
 
     def _drain(self) -> int:
@@ -165,21 +183,36 @@ class S3EventPoller:
                     logger.exception("continuation attempt %d/%d failed", attempt, ATTEMPTS)
         return count
 
-    def _current(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
-        found = []
+    def _latest(self) -> dict[str, tuple[str, str]]:
+        """The latest object of each key under the prefix, without reading any object."""
+        latest = {}
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
+            for item in page.get("Contents", []):
+                if not item["Key"].endswith("/"):
+                    latest[item["Key"]] = (item["ETag"], item["LastModified"].isoformat())
+        return latest
+
+    def _versions(self, keys: set[str]) -> list[tuple[Identity, dict[str, Any]]]:
+        """Every stored version of ``keys``, oldest first, with its notification."""
+        if not keys:
+            return []
+        by_key: dict[str, list[Any]] = {}
         paginator = self._client.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix):
             for item in page.get("Versions", []):
-                if not item.get("IsLatest", True) or item["Key"].endswith("/"):
-                    continue
-                version = item.get("VersionId")
-                version_id = None if version in (None, "null") else version
-                etag = normalise_etag(item["ETag"])
-                event = object_created_event(
-                    self._bucket, item["Key"], item["Size"], etag, version_id
-                )
-                found.append(((item["Key"], version_id or etag), event))
-        return found
+                if item["Key"] in keys:
+                    by_key.setdefault(item["Key"], []).append(item)
+        # S3 lists each key's versions newest first.
+        return [self._notification(item) for items in by_key.values() for item in reversed(items)]
+
+    def _notification(self, item: Any) -> tuple[Identity, dict[str, Any]]:
+        version = item.get("VersionId")
+        version_id = None if version in (None, "null") else version
+        etag = normalise_etag(item["ETag"])
+        event = object_created_event(self._bucket, item["Key"], item["Size"], etag, version_id)
+        unversioned = f"{etag}@{item['LastModified'].isoformat()}"
+        return (item["Key"], version_id or unversioned), event
 
 
 def ensure_uploads(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from layerserve.domain.errors import NotFoundError
+from layerserve.domain.errors import IncompatibleSignatureError, NotFoundError
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.domain.versions import version_key
@@ -22,6 +22,8 @@ class SeededModel:
     stable: str | None
     canary: str | None
     canary_weight: int
+    warning: str | None = None
+    """Why the requested canary was not set up, when it was not."""
 
 
 def seed_registry(
@@ -93,5 +95,13 @@ def _create_alias(
     stable, canary = versions[-2], versions[-1]
     service.aliases.promote(model, alias, Promote(version=stable, reason=reason), ACTOR)
     command = Canary(version=canary, weight=canary_weight, policy=canary_policy, reason=reason)
-    service.aliases.canary(model, alias, command, ACTOR)
+    try:
+        service.aliases.canary(model, alias, command, ACTOR)
+    except IncompatibleSignatureError:
+        warning = (
+            f"no canary for {model}: version {canary}'s inputs or outputs differ from "
+            f"version {stable}'s, so {alias} stays on {stable} "
+            f"(version {canary} answers at /v2/models/{model}/versions/{canary})"
+        )
+        return SeededModel(model, versions, stable, None, 0, warning)
     return SeededModel(model, versions, stable, canary, canary_weight)

@@ -25,6 +25,7 @@ from layerserve.local.auth import (
 )
 from layerserve.local.gateway import LocalGateway, Route
 from layerserve.local.guardrails import GuardrailReport
+from layerserve.local.layer_registrations import only_served_layer_versions
 from layerserve.local.logs import LogSubscription, Ticker
 from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
@@ -35,6 +36,7 @@ LOCAL_CREDENTIALS = {"local": "local"}
 INFERENCE_AUTH = ("NONE", "AWS_IAM", "JWT")
 LOCAL_ISSUER = "https://issuer.layerserve.invalid/local"
 LOCAL_AUDIENCE = "layerserve"
+LOG_DELIVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,15 @@ class LocalStack:
     def _routes(self) -> list[Route]:
         from layerserve.lambdas import inference, metrics, registry
 
+        # The metrics function's init phase: its clients exist before its first tick, which
+        # would otherwise build them while requests wait for the interpreter.
+        metrics.rollups()
+        metrics.registry_actions()
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
         inference.record_sink = logs.write
-        self._tickers.append(Ticker(self.options.tick_s, logs.flush))
+        # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
+        # batches, not one large one per tick that holds the interpreter while requests wait.
+        self._tickers.append(Ticker(min(self.options.tick_s, LOG_DELIVERY_S), logs.flush))
         self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
             ticker.start()
@@ -145,9 +153,13 @@ class LocalStack:
         v2 = Route("/v2", inference.handler)  # health and server metadata stay open
         return [
             v2,
-            Route("/v2/models", inference.handler, models, lock=v2.lock),
+            Route("/v2/models", inference.handler, models, lock=v2.lock),  # the same function
             Route("/v1", inference.handler, models, lock=v2.lock),
-            Route("/registry", registry.handler, iam),
+            Route(
+                "/registry",
+                only_served_layer_versions(registry.handler, self.options.models_root),
+                iam,
+            ),
         ]
 
     def signing_secrets(self) -> dict[str, str]:

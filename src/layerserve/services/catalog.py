@@ -50,3 +50,7 @@ class ModelCatalog(Protocol):
     def resolve(self, model: str, ref: str | None, routing_key: str | None) -> Resolution:
         """Pin a request to one version; ``ref`` is a version, an alias or ``None``."""
         ...
+
+    def default_resolutions(self, model: str) -> list[Resolution]:
+        """Every version a request for ``model`` (no version named) may be pinned to."""
+        ...

@@ -64,9 +64,9 @@ class InferenceService:
     def infer(self, resolution: Resolution, request: InferRequest) -> InferResult:
         record = resolution.record
         manifest = record.manifest
+        loaded = self.loader.get(record)  # a version that cannot serve answers so first
         check_inputs(manifest.signature, request.inputs)
         check_outputs(manifest.signature, request.outputs)
-        loaded = self.loader.get(record)
         names = _output_names(manifest, request)
         feeds = {item.name: item.array for item in request.inputs}
         started = time.perf_counter()

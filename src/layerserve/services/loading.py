@@ -1,8 +1,9 @@
 """Turning a version record into a verified, cached, runnable model.
 
 Order is fixed: fetch the compressed artifact, verify its sha256, decompress while
-hashing the ONNX bytes, verify that too, and only then create a session. A version
-that failed is remembered, so a corrupt artifact is not re-read on every request.
+hashing the ONNX bytes, verify that too, and only then create a session, whose inputs
+and outputs must be the ones the manifest declares. A version that failed is
+remembered, so a corrupt artifact is not re-read on every request.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import numpy as np
 from layerserve.domain.errors import (
     ArtifactIntegrityError,
     Blame,
+    InvalidModelError,
     LayerserveError,
     ModelNotReadyError,
     blame_of,
     is_retryable,
 )
-from layerserve.domain.manifest import Manifest
+from layerserve.domain.manifest import Manifest, Signature
+from layerserve.domain.tensors import signature_mismatch
 from layerserve.services.catalog import VersionRecord
 
 Arrays = dict[str, np.ndarray[Any, Any]]
@@ -33,6 +36,11 @@ Arrays = dict[str, np.ndarray[Any, Any]]
 
 class RunnableModel(Protocol):
     def run(self, feeds: Arrays, output_names: list[str]) -> list[np.ndarray[Any, Any]]: ...
+
+    @property
+    def signature(self) -> Signature:
+        """What the loaded graph takes and returns."""
+        ...
 
 
 class ArtifactSource(Protocol):
@@ -116,6 +124,11 @@ class ModelLoader:
         with self._lock_for(key):
             return self._loaded.get(key) or self._load(key, record)
 
+    def use_source(self, source: ArtifactSource) -> None:
+        """Fetch from ``source`` from now on (new clients after a snapshot restore); the
+        loaded versions stay: a version is immutable."""
+        self._source = source
+
     def is_loaded(self, model: str, version: str) -> bool:
         return (model, version) in self._loaded
 
@@ -158,6 +171,15 @@ class ModelLoader:
         finally:
             if isinstance(onnx, Path):
                 onnx.unlink(missing_ok=True)
+        _check_signature(record, model)
         done = time.perf_counter()
         timings = LoadTimings(fetched - started, unpacked - fetched, done - unpacked)
         return LoadedVersion(record, model, timings)
+
+
+def _check_signature(record: VersionRecord, model: RunnableModel) -> None:
+    """Requests are checked against the manifest: it must describe the graph truly, or
+    every request would pass the checks and fail in the runtime."""
+    mismatch = signature_mismatch(record.manifest.signature, model.signature)
+    if mismatch is not None:
+        raise InvalidModelError(f"the manifest's signature disagrees with the graph: {mismatch}")

@@ -75,11 +75,13 @@ class RegistryCatalog:
         reader: CatalogReader,
         ttl_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] | None = None,
     ) -> None:
         self._reader = reader
         self._cache = TtlCache(ttl_s, clock)
-        self._rand = rand
+        # Its own generator, seeded from the OS when the catalog is made: environments
+        # restored from one snapshot build a new catalog, so they never share a sequence.
+        self._rand = rand or random.Random().random
 
     def model_names(self) -> list[str]:
         models = self._cache.get(("models",), self._reader.list_models)
@@ -102,6 +104,13 @@ class RegistryCatalog:
                 "promote a version or name one explicitly"
             )
         return Resolution(self._record(model, ref))
+
+    def default_resolutions(self, model: str) -> list[Resolution]:
+        found = self._model(model)
+        alias = self._alias(model, found.default_alias)
+        if alias is None:
+            return [self.resolve(model, None, None)]  # raises: no default alias yet
+        return [Resolution(self._record(model, r.version), alias.name) for r in alias.routes]
 
     def _model(self, name: str) -> Model:
         if not _MODEL.fullmatch(name):

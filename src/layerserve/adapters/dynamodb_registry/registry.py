@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -282,7 +281,7 @@ def _encode(sort_key: str) -> str:
 def _decode(cursor: str) -> str:
     try:
         sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII text
         raise InvalidInputError("invalid history cursor") from exc
     if not sort_key.startswith(items.HISTORY_PREFIX):
         raise InvalidInputError("invalid history cursor")

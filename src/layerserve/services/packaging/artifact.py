@@ -53,13 +53,25 @@ class LayerFolder:
         return sum(p.stat().st_size for p in files if p.is_file() and skip not in p.parents)
 
     def write(self, name: str, version: str, artifact: bytes, manifest: bytes, force: bool) -> Path:
-        self.ensure_free(name, version, force)
+        """Write the version; the same bytes again leave the folder untouched (versions are
+        immutable), different bytes are refused unless ``force``."""
         folder = self.version_dir(name, version)
+        if _holds(folder, artifact, manifest):
+            return folder
+        self.ensure_free(name, version, force)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MANIFEST_FILE).unlink(missing_ok=True)  # a replaced version is never half-visible
         _write_atomically(folder / ARTIFACT_FILE, artifact)
         _write_atomically(folder / MANIFEST_FILE, manifest)
         return folder
+
+
+def _holds(folder: Path, artifact: bytes, manifest: bytes) -> bool:
+    try:
+        same_manifest = (folder / MANIFEST_FILE).read_bytes() == manifest
+        return same_manifest and (folder / ARTIFACT_FILE).read_bytes() == artifact
+    except FileNotFoundError:
+        return False
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

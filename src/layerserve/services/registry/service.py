@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,8 @@ from layerserve.services.registry.uploads import ArtifactUploads
 from layerserve.services.registry.versions import VersionUseCases
 
 MAX_HISTORY_PAGE = 100
+CURSOR = re.compile(r"[A-Za-z0-9_-]{1,1024}")
+"""What a history cursor looks like: URL-safe base64 without padding, as pages hand out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,5 +64,9 @@ class RegistryService:
     def history(self, model: str, limit: int = 50, cursor: str | None = None) -> HistoryPage:
         if not 1 <= limit <= MAX_HISTORY_PAGE:
             raise InvalidInputError(f"limit must be from 1 to {MAX_HISTORY_PAGE}")
+        if cursor is not None and not CURSOR.fullmatch(cursor):
+            raise InvalidInputError(
+                "invalid history cursor: pass the 'next_cursor' of an earlier page unchanged"
+            )
         self.models.get(model)
         return self.store.history(model, limit, cursor)

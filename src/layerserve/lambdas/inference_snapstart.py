@@ -1,0 +1,167 @@
+"""SnapStart for the inference function: primed before the snapshot, unique after restore.
+
+With SnapStart, Lambda runs the init phase once when a version is published, snapshots
+the microVM and starts later execution environments from that snapshot. The runtime
+calls the hooks registered here through ``snapshot_restore_py`` (part of Lambda's Python
+runtime; the PyPI package ``snapshot-restore-py`` stands in for it locally):
+
+- before the snapshot, ``prime``: waits for the default versions the init phase loads
+  (verified, decompressed, sessions created), loads every version a default alias routes
+  to, runs each loaded version once on inputs made from its signature (so onnxruntime's
+  lazy allocations land in the snapshot), builds the FastAPI app and the Mangum adapter,
+  sends one request through them and exercises Powertools once. Nothing unique is made.
+- after restore, ``restore``: reseeds the random module, builds new AWS clients and a new
+  registry catalog (empty cache: a promote after publication is seen; its own random
+  source for unkeyed canary choices), and restarts the metric record's cold start with
+  the restore's own duration as ``InitTime``. The models stay loaded.
+
+Nothing here reads ``AWS_LAMBDA_LOG_GROUP_NAME``/``AWS_LAMBDA_LOG_STREAM_NAME`` (SnapStart
+environments lack them) or credentials: boto3 finds the container endpoint itself.
+Without SnapStart the hooks are registered but never called, and the init phase is the
+one ``inference_init`` describes. ``functions/inference/app.py`` calls ``register()``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from layerserve.bootstrap import reconnect_inference_service
+from layerserve.domain.datatypes import numpy_dtype
+from layerserve.domain.errors import LayerserveError
+from layerserve.domain.manifest import Signature
+from layerserve.lambdas import inference
+from layerserve.services.inference import InferenceService
+from layerserve.services.loading import Arrays, LoadedVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Primed:
+    """What ``prime`` left in the snapshot."""
+
+    loaded: list[str]
+    """``model/version`` of every loaded version."""
+    warmed: list[str]
+    """The versions whose warm-up run succeeded."""
+    seconds: float
+
+
+def register() -> bool:
+    """Register ``prime`` and ``restore`` with the runtime; False without the hooks module."""
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:  # not a Lambda runtime, and the local package is not installed
+        return False
+    register_before_snapshot(prime)
+    register_after_restore(restore)
+    return True
+
+
+def prime() -> Primed:
+    """Everything the first request would do once, done before the snapshot."""
+    started = time.perf_counter()
+    adapter = inference.asgi_adapter()  # awaits the init phase's loading
+    serving = inference.serving
+    assert serving is not None  # asgi_adapter sets it
+    if serving.settings.preload == "default":  # LAYERSERVE_PRELOAD=none: loads on demand
+        _load_default_routes(serving.service)
+    loaded = serving.service.loader.loaded()
+    warmed = [_name(version) for version in loaded if _warm_up(version)]
+    context: Any = _PrimingContext()  # what Mangum reads of a Lambda context
+    adapter(_LIVE_EVENT, context)
+    _exercise_powertools()
+    gc.collect()
+    gc.freeze()  # what priming made is long-lived: later collections skip it
+    primed = Primed([_name(v) for v in loaded], warmed, time.perf_counter() - started)
+    log.info("primed for the snapshot: %s", primed)
+    return primed
+
+
+def restore() -> None:
+    """Make this restored environment unique and connected; the models stay loaded."""
+    started = time.perf_counter()
+    random.seed()  # from the OS: every restored environment draws its own sequence
+    serving = inference.serving
+    if serving is None:  # priming never ran: the first request builds everything
+        return
+    reconnect_inference_service(serving.service, serving.settings)
+    restore_ms = (time.perf_counter() - started) * 1000.0
+    serving.records.restart(restore_ms)
+    inference.record_init_time(restore_ms)
+
+
+def _load_default_routes(service: InferenceService) -> None:
+    """Every version a default alias routes to (a canary's too), not one random pick."""
+    for model in service.catalog.model_names():
+        try:
+            for resolution in service.catalog.default_resolutions(model):
+                service.ensure_ready(resolution)
+        except LayerserveError as exc:  # remembered by the loader; answered as without SnapStart
+            log.warning("model '%s' is not primed: %s", model, exc)
+
+
+def warm_up_inputs(signature: Signature) -> Arrays:
+    """One small input per model input: dynamic dimensions 1, numbers 1, strings short."""
+    feeds: Arrays = {}
+    for spec in signature.inputs:
+        shape = tuple(dim if isinstance(dim, int) and dim >= 0 else 1 for dim in spec.shape)
+        if spec.datatype == "BYTES":
+            feeds[spec.name] = np.full(shape, b"warm-up", dtype=object)
+        else:
+            feeds[spec.name] = np.ones(shape, dtype=numpy_dtype(spec.datatype))
+    return feeds
+
+
+def _warm_up(version: LoadedVersion) -> bool:
+    try:
+        version.model.run(warm_up_inputs(version.record.manifest.signature), [])
+    except LayerserveError as exc:  # an input the model constrains further: not an error
+        log.warning("warm-up run of %s failed: %s", _name(version), exc)
+        return False
+    return True
+
+
+def _exercise_powertools() -> None:
+    """Powertools' metric formatting and logging once, leaving no metric and no flag set:
+    the ColdStart metric and the cold-start log key still belong to the first request."""
+    metrics = inference.metrics
+    metrics.add_metric("Requests", "Count", 0)
+    metrics.serialize_metric_set()
+    metrics.clear_metrics()  # also the InitTime of the snapshot: restore() adds its own
+    inference.logger.debug("priming the snapshot")
+
+
+def _name(version: LoadedVersion) -> str:
+    return f"{version.record.model}/{version.record.version}"
+
+
+class _PrimingContext:
+    """The attributes the app reads from a Lambda context."""
+
+    function_name = "inference"
+    aws_request_id = "snapshot-priming"
+
+
+_LIVE_EVENT: dict[str, Any] = {
+    "version": "2.0",
+    "routeKey": "$default",
+    "rawPath": "/v2/health/live",
+    "rawQueryString": "",
+    "headers": {"host": "snapshot.local"},
+    "requestContext": {
+        "http": {"method": "GET", "path": "/v2/health/live", "sourceIp": "127.0.0.1"},
+        "requestId": "snapshot-priming",
+        "stage": "$default",
+    },
+    "isBase64Encoded": False,
+}
+"""A liveness request through the Mangum adapter: its event loop, scope and the app's
+routing are built before the snapshot."""
