@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 RUN_DIR ?= .run
+# checkov pins an older boto3 than the project: it gets a virtualenv of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .tools/checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 AWS_PORT ?= 4566
 SAM_BIN := .tools/sam/bin
 
@@ -14,7 +18,7 @@ SAM_BIN := .tools/sam/bin
 help:
 	@echo "make run    - two example versions served on $(HOST):$(PORT), a guarded 10% canary, synthetic traffic"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make lint   - ruff, mypy and the import contracts only"
+	@echo "make lint   - ruff, mypy, the import contracts and checkov on template.yaml"
 	@echo "make test-models - opt-in model tests: full-size models and torch exports"
 	@echo "make bench  - run the benchmarks (results: bench/README.md)"
 	@echo "make build  - sam build (no Docker) and report the runtime layer size"
@@ -50,11 +54,18 @@ test-models: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
 
-lint: $(STAMP)
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --config-file infra/checkov.yaml
+
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $@
 
 format: $(STAMP)
 	$(BIN)/ruff format .

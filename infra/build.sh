@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make build`: sam build without Docker, then the sizes against Lambda's 250 MB limit.
+# `make build`: sam build without Docker, then the sizes against Lambda's 250 MB limit, the
+# packaged template against CloudFormation's inline limit and the zipped runtime layer
+# against Lambda's direct-upload limit (infra/package_sizes.py).
 #
 #   infra/build.sh              # x86_64
 #   ARCH=arm64 infra/build.sh   # Graviton: arm64 wheels, Architecture=arm64
@@ -101,6 +103,7 @@ main() {
   elapsed=$(($(date +%s) - started))
   say "sam build took ${elapsed} s"
   report_sizes
+  "$SAM_VENV/bin/python" infra/package_sizes.py "$BUILD_DIR"
   host="$(uname -m)"
   [[ "$host" != aarch64 ]] || host=arm64
   if [[ "$arch" == "$host" ]] && has_model; then

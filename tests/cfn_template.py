@@ -19,6 +19,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import yaml  # type: ignore[import-untyped]
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
@@ -67,12 +68,65 @@ def translated() -> Resources:
     return resources
 
 
+# What ``sam package`` puts in place of a local CodeUri/ContentUri: its managed bucket and
+# an MD5 key (the longest form it writes).
+PACKAGED_URI = (
+    "s3://aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/"
+    "layerserve/0123456789abcdef0123456789abcdef"
+)
+
+
+class _PackagedDumper(yaml.SafeDumper):  # type: ignore[misc]
+    """PyYAML's dumper as ``sam package`` (and ``aws cloudformation package``) use it:
+    no anchors, block style, keys in template order."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def packaged() -> str:
+    """The template as ``sam build`` + ``sam package`` would upload it.
+
+    ``sam build`` adds ``Metadata.SamResourceId`` to each resource; ``sam package``
+    replaces local paths with S3 URIs and writes the result with PyYAML (comments gone,
+    intrinsics in their long form).
+    """
+    template = copy.deepcopy(source())
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = PACKAGED_URI
+        resource.setdefault("Metadata", {})["SamResourceId"] = name
+    dumped: str = yaml.dump(
+        template, Dumper=_PackagedDumper, default_flow_style=False, sort_keys=False
+    )
+    return dumped
+
+
 def of_type(resources: Resources, kind: str) -> Resources:
     return {name: res for name, res in resources.items() if res["Type"] == kind}
 
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def role_statements(resources: Resources, role: str) -> list[Doc]:
+    """Every statement that applies to ``role``: its inline policies, the template's
+    managed policies it lists or that list it, and role policies attached to it."""
+    props = resources[role]["Properties"]
+    documents = [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+    attached = [arn["Ref"] for arn in props.get("ManagedPolicyArns", [])]
+    for name, resource in resources.items():
+        kind, other = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::IAM::ManagedPolicy" and (
+            name in attached or {"Ref": role} in other.get("Roles", [])
+        ):
+            documents.append(other["PolicyDocument"])
+        if kind == "AWS::IAM::RolePolicy" and other["RoleName"] == {"Ref": role}:
+            documents.append(other["PolicyDocument"])
+    return [statement for document in documents for statement in document["Statement"]]
 
 
 def table_arn(name: str) -> str:

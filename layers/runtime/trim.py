@@ -32,6 +32,11 @@ DROP_GLOBS = (
     "numpy/_core/lib",  # static npymath and pkg-config files
     "numpy/_pyinstaller",
     "numpy/random/_examples",
+    # The C API library for native callers (29 MiB): the Python extension links
+    # onnxruntime in statically and never loads it (readelf: no NEEDED entry).
+    "onnxruntime/capi/libonnxruntime.so.*",
+    "google/protobuf",  # onnxruntime requires it for its offline tools only (2.6 MiB)
+    "flatbuffers",  # likewise: onnxruntime's tools
     "zstandard/_cffi.*",  # CFFI backend: CPython always loads backend_c, cffi is not shipped
     "zstandard/backend_cffi.py",
 )

@@ -79,6 +79,8 @@ class RegistrySettings(BaseSettings):
     artifacts_bucket: str | None = None
     rollups_table: str | None = None
     """With the rollups table, the registry API also answers metrics queries."""
+    models_dir: Path = Path("/opt/models")
+    """Where the model layer is mounted: deploys register the versions found there."""
 
 
 class BatchSettings(BaseSettings):

@@ -7,14 +7,16 @@ test_template_iam.py; storage, event sources and monitoring in test_template_res
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 from pydantic_settings import BaseSettings
 
-from layerserve.api.inference_app import create_inference_app
+from layerserve.api.openapi import openapi_document
 from layerserve.api.registry_app import create_registry_app
 from layerserve.lambdas import inference_init
 from layerserve.settings import (
@@ -236,13 +238,102 @@ def test_http_api_routes_the_protocol_to_the_inference_function(
     assert _integration_target(operation) == "InferenceFunction:live"
 
 
-def test_every_inference_route_is_open_and_reaches_inference(resources: Resources) -> None:
-    app = create_inference_app(cast(Any, object()))
-    for method, path in _app_requests(app.openapi()["paths"]):
+def _when(node: Any, mode: str) -> Any:
+    """``node`` with the auth conditions evaluated for ``InferenceAuth=mode``."""
+    conditions = {"JwtAuth": mode == "JWT", "IamAuth": mode == "AWS_IAM"}
+    if isinstance(node, list):
+        return [_when(item, mode) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Fn::If"} and node["Fn::If"][0] in conditions:
+        condition, then, otherwise = node["Fn::If"]
+        return _when(then if conditions[condition] else otherwise, mode)
+    return {key: _when(value, mode) for key, value in node.items()}
+
+
+AUTH_MODES: dict[str, list[dict[str, list[str]]]] = {
+    "NONE": [],
+    "AWS_IAM": [{"AWS_IAM": []}],
+    "JWT": [{"InferenceJwt": []}],
+}
+
+
+def test_inference_auth_choices_are_the_modes_the_routes_know(template: Doc) -> None:
+    parameter = template["Parameters"]["InferenceAuth"]
+    assert parameter["Default"] == "NONE"
+    assert parameter["AllowedValues"] == list(AUTH_MODES)
+
+
+@pytest.mark.parametrize("mode", sorted(AUTH_MODES))
+@pytest.mark.parametrize(("method", "path"), PROTOCOL_REQUESTS)
+def test_model_routes_follow_inference_auth_and_health_stays_open(
+    resources: Resources, mode: str, method: str, path: str
+) -> None:
+    operation = _route_for(resources, method, path)
+    assert operation is not None
+    security = _when(operation.get("security", []), mode)
+    if path.startswith(("/v2/models/", "/v1/models/")):
+        assert security == AUTH_MODES[mode], f"{method} {path}"
+    else:
+        assert security == [], f"{method} {path}: probes and server metadata stay open"
+
+
+@pytest.mark.parametrize("mode", sorted(AUTH_MODES))
+def test_the_jwt_authorizer_exists_only_with_jwt(resources: Resources, mode: str) -> None:
+    schemes = _when(_api_body(resources)["components"]["securitySchemes"], mode)
+    jwt = schemes["InferenceJwt"]
+    if mode != "JWT":
+        assert jwt == {"Ref": "AWS::NoValue"}
+        return
+    authorizer = jwt["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "jwt"
+    assert authorizer["identitySource"] == "$request.header.Authorization"
+    assert authorizer["jwtConfiguration"] == {
+        "issuer": {"Ref": "JwtIssuer"},
+        "audience": [{"Ref": "JwtAudience"}],
+    }
+
+
+def test_jwt_cannot_be_chosen_without_issuer_and_audience(template: Doc) -> None:
+    rule = template["Rules"]["JwtNeedsIssuerAndAudience"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "InferenceAuth"}, "JWT"]}
+    (assertion,) = rule["Assertions"]
+    text = str(assertion["Assert"])
+    assert "JwtIssuer" in text and "JwtAudience" in text
+
+
+def test_http_api_stage_throttles_and_writes_access_logs(
+    template: Doc, resources: Resources
+) -> None:
+    stage = resources["HttpApiApiGatewayDefaultStage"]["Properties"]
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+    }
+    logs = stage["AccessLogSettings"]
+    assert logs["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(logs["Format"])
+    assert fields["requestId"] == "$context.requestId"
+    assert {"status", "route", "latencyMs", "integrationError", "authError"} <= set(fields)
+    group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    params = template["Parameters"]
+    assert params["ApiThrottlingRateLimit"]["Default"] > 0
+    assert (
+        params["ApiThrottlingBurstLimit"]["Default"] >= params["ApiThrottlingRateLimit"]["Default"]
+    )
+
+
+def test_every_inference_route_reaches_inference_and_is_open_by_default(
+    resources: Resources,
+) -> None:
+    requests = _app_requests(openapi_document()["paths"])  # every route the function serves
+    assert len(requests) > 10
+    for method, path in requests:
         operation = _route_for(resources, method, path)
         assert operation is not None, f"{method} {path} has no route"
         assert _integration_target(operation) == "InferenceFunction:live", path
-        assert not operation.get("security"), f"{method} {path} must stay open"
+        assert _when(operation.get("security", []), "NONE") == [], f"{method} {path}"
 
 
 def test_every_registry_route_is_iam_authorised(resources: Resources) -> None:
@@ -269,7 +360,7 @@ def test_http_api_routes_nothing_else(resources: Resources, method: str, path: s
 def test_layers_are_attached(resources: Resources) -> None:
     runtime, models = layer_id(resources, "RuntimeLayer"), layer_id(resources, "ModelsLayer")
     for name, function in of_type(resources, "AWS::Lambda::Function").items():
-        with_models = name in ("InferenceFunction", "BatchFunction")
+        with_models = name in ("InferenceFunction", "BatchFunction", "RegistryFunction")
         expected = [{"Ref": runtime}, {"Ref": models}] if with_models else [{"Ref": runtime}]
         assert function["Properties"]["Layers"] == expected, name
     assert resources[models]["Properties"]["Content"]["S3Key"] == "layers/models.zip"
@@ -327,3 +418,23 @@ def test_every_metrics_format_the_template_allows_is_one_the_function_reads(
     assert template["Parameters"]["MetricsFormat"]["Default"] == "line"
     monkeypatch.delenv("LAYERSERVE_METRICS_FORMAT")
     assert InferenceSettings().metrics_format == "line"  # the function's default too
+
+
+def test_a_deploy_registers_the_model_layer_through_the_registry(
+    template: Doc, resources: Resources
+) -> None:
+    """Custom::ModelLayerVersions: a new ModelsLayer version changes its properties, so
+    CloudFormation sends an Update; the registry function reads the layer it mounts."""
+    resource = template["Resources"]["ModelLayerVersions"]
+    assert resource["Type"] == "Custom::ModelLayerVersions"
+    props = resource["Properties"]
+    assert props["ServiceToken"] == {"Fn::GetAtt": ["RegistryFunction", "Arn"]}
+    assert props["ModelsLayer"] == {"Ref": "ModelsLayer"}
+    assert set(resource["DependsOn"]) == {"InferenceFunctionAliaslive", "BatchFunction"}
+    alias = resources["InferenceFunctionAliaslive"]  # the live alias, on the new version
+    assert alias["Type"] == "AWS::Lambda::Alias"
+    translated_props = resources["ModelLayerVersions"]["Properties"]
+    models = layer_id(resources, "ModelsLayer")
+    assert translated_props["ModelsLayer"] == {"Ref": models}
+    assert {"Ref": models} in resources["RegistryFunction"]["Properties"]["Layers"]
+    assert RegistrySettings.model_fields["models_dir"].default == Path("/opt/models")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from layerserve.domain.batch import prefixes_overlap
+from layerserve.settings import BatchSettings
 from tests.cfn_template import (
     ACCOUNT,
     REGION,
@@ -19,6 +20,7 @@ from tests.cfn_template import (
     Resources,
     as_list,
     of_type,
+    role_statements,
     source,
     table_arn,
     translated,
@@ -108,15 +110,13 @@ def resources() -> Resources:
     return translated()
 
 
-def _statements(role: Doc) -> list[Doc]:
-    props = role["Properties"]
-    assert not props.get("ManagedPolicyArns"), "managed policies cannot be checked: use inline ones"
+def _statements(resources: Resources, role: str) -> list[Doc]:
+    props = resources[role]["Properties"]
+    for arn in props.get("ManagedPolicyArns", []):
+        assert set(arn) == {"Ref"}, "only the template's own managed policies can be checked"
+        assert resources[arn["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy", arn
     assert not props.get("PermissionsBoundary")
-    return [
-        statement
-        for policy in props.get("Policies", [])
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
+    return role_statements(resources, role)
 
 
 def _role_of(function: Doc) -> str:
@@ -135,7 +135,7 @@ def test_each_function_has_its_own_role(resources: Resources) -> None:
 
 def test_no_wildcard_actions_and_star_resources_only_for_xray(resources: Resources) -> None:
     for role in IAM:
-        for statement in _statements(resources[role]):
+        for statement in _statements(resources, role):
             assert statement["Effect"] == "Allow"
             assert not {"NotAction", "NotResource"} & set(statement), statement
             actions = as_list(statement["Action"])
@@ -148,7 +148,7 @@ def test_no_wildcard_actions_and_star_resources_only_for_xray(resources: Resourc
 def test_role_grants_exactly_its_least_privilege(template: Doc, role: str) -> None:
     resolve = Resolver(template)
     granted: dict[str, set[str]] = {}
-    for statement in _statements(template["Resources"][role]):
+    for statement in _statements(template["Resources"], role):
         for resource in as_list(resolve(statement["Resource"])):
             granted.setdefault(resource, set()).update(as_list(statement["Action"]))
     assert granted == IAM[role]
@@ -172,10 +172,10 @@ def test_functions_never_write_where_their_s3_events_fire(
             function = notification["Function"]["Fn::GetAtt"][0]
             (rule,) = notification["Filter"]["S3Key"]["Rules"]
             assert rule["Name"] == "prefix"
-            role = template["Resources"][_role_of(resources[function])]
+            role = _role_of(resources[function])
             writes = [
                 arn
-                for statement in _statements(role)
+                for statement in _statements(template["Resources"], role)
                 if any(action.startswith("s3:Put") for action in as_list(statement["Action"]))
                 for arn in as_list(resolve(statement["Resource"]))
             ]
@@ -188,8 +188,65 @@ def test_functions_never_write_where_their_s3_events_fire(
 
 
 def test_batch_event_prefix_and_output_prefix_do_not_overlap(template: Doc) -> None:
-    props = template["Resources"]["BatchFunction"]["Properties"]
-    (rule,) = props["Events"]["Upload"]["Properties"]["Filter"]["S3Key"]["Rules"]
-    env = props["Environment"]["Variables"]
-    assert rule == {"Name": "prefix", "Value": env["LAYERSERVE_BATCH_INPUT_PREFIX"]}
-    assert not prefixes_overlap(rule["Value"], env["LAYERSERVE_BATCH_OUTPUT_PREFIX"])
+    bucket = template["Resources"]["UploadsBucket"]["Properties"]
+    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    (rule,) = notification["Filter"]["S3Key"]["Rules"]
+    defaults = BatchSettings(idempotency_table="table")
+    env = template["Resources"]["BatchFunction"]["Properties"]["Environment"]["Variables"]
+    assert "LAYERSERVE_BATCH_INPUT_PREFIX" not in env or (
+        env["LAYERSERVE_BATCH_INPUT_PREFIX"] == defaults.input_prefix
+    )
+    assert rule == {"Name": "prefix", "Value": env.get("LAYERSERVE_BATCH_INPUT_PREFIX")}
+    output = env.get("LAYERSERVE_BATCH_OUTPUT_PREFIX", defaults.output_prefix)
+    assert not prefixes_overlap(rule["Value"], output)
+
+
+@pytest.mark.parametrize(
+    ("permission", "function", "bucket"),
+    [
+        ("RegistryUploadPermission", "RegistryFunction", ARTIFACTS),
+        ("BatchUploadPermission", "BatchFunction", UPLOADS),
+    ],
+)
+def test_s3_invoke_permissions_name_their_bucket_and_account(
+    template: Doc, permission: str, function: str, bucket: str
+) -> None:
+    resolve = Resolver(template)
+    props = template["Resources"][permission]["Properties"]
+    assert props["Principal"] == "s3.amazonaws.com"
+    assert props["FunctionName"] == {"Fn::GetAtt": [function, "Arn"]}
+    assert (
+        resolve(props["SourceArn"]) == bucket == resolve({"Fn::GetAtt": [bucket_id(bucket), "Arn"]})
+    )
+    assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def bucket_id(arn: str) -> str:
+    return "ArtifactsBucket" if arn == ARTIFACTS else "UploadsBucket"
+
+
+def test_every_invoke_permission_names_its_source(resources: Resources) -> None:
+    """No service may invoke a function on behalf of a resource in another account."""
+    permissions = of_type(resources, "AWS::Lambda::Permission")
+    assert len(permissions) >= 9
+    for name, permission in permissions.items():
+        props = permission["Properties"]
+        assert props.get("SourceArn"), name
+        if props["Principal"] in ("s3.amazonaws.com", "logs.amazonaws.com"):
+            assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}, name
+
+
+def test_list_bucket_grants_carry_no_condition(template: Doc) -> None:
+    """s3:ListBucket is what turns a read of a missing object into 404 instead of 403.
+
+    S3 evaluates it in the GetObject request's context, which has no ``s3:prefix``: a
+    condition on the prefix would never match, and a deleted batch input would read as
+    an outage (403, retried into the dead-letter queue) instead of the caller's 404.
+    """
+    found = 0
+    for role in IAM:
+        for statement in _statements(template["Resources"], role):
+            if "s3:ListBucket" in as_list(statement["Action"]):
+                found += 1
+                assert "Condition" not in statement, (role, statement)
+    assert found == 4

@@ -80,7 +80,8 @@ def test_the_http_api_may_invoke_only_the_alias(resources: Resources) -> None:
         for name, res in of_type(resources, "AWS::Lambda::Permission").items()
         if name.startswith("InferenceFunction")
     ]
-    assert len(permissions) == 4
+    events = source()["Resources"]["InferenceFunction"]["Properties"]["Events"]
+    assert len(permissions) == len(events) >= 4  # one per route
     for permission in permissions:
         assert permission["FunctionName"] == {"Ref": ALIAS}
         assert permission["Principal"] == "apigateway.amazonaws.com"
@@ -116,7 +117,8 @@ def test_logs_dashboard_and_alarms_follow_the_alias(template: Doc) -> None:
     # Every version logs to the function's group: the records of the alias reach the rollups.
     assert function["LoggingConfig"]["LogGroup"] == subscription["LogGroupName"]
     body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert '"FunctionName", "${InferenceFunction}", "Resource", "${InferenceFunction}:live"' in body
+    expected = '"FunctionName","${InferenceFunction}","Resource","${InferenceFunction}:live"'
+    assert expected in body.replace(" ", "")  # compact or spaced JSON
     # The alarms watch the HTTP API, whose every inference route invokes the alias.
     for alarm in ("ApiServerErrorRateAlarm", "ApiLatencyP99Alarm"):
         assert "HttpApi" in str(resources[alarm]["Properties"])

@@ -18,7 +18,7 @@ from layerserve.domain.versions import version_key
 from layerserve.local.guardrails import POLICIES
 from layerserve.local.malloc import limit_arenas
 from layerserve.local.ports import port_in_use
-from layerserve.local.stack import LocalStack, StackOptions
+from layerserve.local.stack import INFERENCE_AUTH, LocalStack, StackOptions
 from layerserve.local.traffic import DemoTraffic
 
 console = Console(stderr=True)
@@ -63,6 +63,13 @@ def dev(
         float,
         typer.Option(min=0, help="Send this many random requests per second (0: none)."),
     ] = 0.0,
+    inference_auth: Annotated[
+        str,
+        typer.Option(
+            help="Model routes' auth, as the template's InferenceAuth: NONE, AWS_IAM "
+            "(SigV4 with the printed keys) or JWT (tokens of a local issuer it prints)."
+        ),
+    ] = "NONE",
     emf: Annotated[bool, typer.Option(help="Print CloudWatch EMF metric lines.")] = False,
     verbose: Annotated[bool, typer.Option(help="Print the handlers' INFO log lines.")] = False,
     example: Annotated[
@@ -79,6 +86,9 @@ def dev(
     limit_arenas()  # before the stack starts its threads
     if canary_policy is not None and canary_policy not in POLICIES:
         raise typer.BadParameter(f"choose {' or '.join(POLICIES)}", param_hint="--canary-policy")
+    if inference_auth not in INFERENCE_AUTH:
+        choices = " or ".join(INFERENCE_AUTH)
+        raise typer.BadParameter(f"choose {choices}", param_hint="--inference-auth")
     _check_ports(host, port, aws_port if embedded_aws else 0)
     if example:
         _write_example(models, example)
@@ -98,6 +108,7 @@ def dev(
         canary_weight=canary,
         tick_s=tick,
         canary_policy=policy,
+        inference_auth=inference_auth,
     )
     stack = LocalStack(options)
     gateway = stack.start()
@@ -167,6 +178,12 @@ def _describe(stack: LocalStack, base: str) -> None:
     if stack.endpoint is not None and stack.seeded:
         first = stack.seeded[0].name
         lines.append(f"layerserve batch rows.jsonl --model {first} --endpoint-url {stack.endpoint}")
+    if stack.issuer is not None:
+        issuer = stack.issuer
+        console.print(f"  JWT issuer      {issuer.issuer} (audience {issuer.audience})")
+        lines.append(
+            f"export TOKEN={issuer.token()}   # valid 1 h; send Authorization: Bearer $TOKEN"
+        )
     console.print("\nTry:")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)

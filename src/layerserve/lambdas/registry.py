@@ -1,7 +1,9 @@
 """Lambda handler of the registry function: HTTP API requests and artifact upload events.
 
-One function serves both triggers: ``handler`` sends S3 ``ObjectCreated`` notifications
-of the artifacts bucket to ``on_artifact_uploaded`` and everything else through Mangum.
+One function serves three triggers: ``handler`` sends S3 ``ObjectCreated`` notifications
+of the artifacts bucket to ``on_artifact_uploaded``, CloudFormation custom resource
+requests (deploys: register the model layer's versions) to ``model_layer_resource``, and
+everything else through Mangum.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from layerserve.api.registry_app import (
     build_rollups,
     create_registry_app,
 )
+from layerserve.bootstrap import sync_model_layer
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
+from layerserve.lambdas.model_layer_resource import is_custom_resource_event, on_custom_resource
 from layerserve.services.registry import (
     RegistryService,
     UploadOutcome,
     is_s3_event,
     uploaded_objects,
 )
+from layerserve.services.registry.layer_sync import LayerSync
 from layerserve.settings import RegistrySettings
 
 logger = Logger(service="registry")
@@ -62,9 +67,21 @@ def on_artifact_uploaded(event: dict[str, Any]) -> dict[str, Any]:
     return {"outcomes": outcomes}
 
 
+def on_deploy(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """A stack create, update or delete: sync the mounted model layer with the registry."""
+
+    def sync(actor: str) -> LayerSync:
+        models_dir = RegistrySettings().models_dir
+        return sync_model_layer(registry_service(), models_dir, actor)
+
+    return on_custom_resource(event, context, sync)
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_s3_event(event):
         return on_artifact_uploaded(event)
+    if is_custom_resource_event(event):
+        return on_deploy(event, context)
     response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
     return response

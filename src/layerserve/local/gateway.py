@@ -5,12 +5,14 @@ environment serves one request at a time. The lock is handed to its waiters in t
 they came (a plain lock lets any waiter, or a newcomer, take it next, which starved some
 requests into a long tail under concurrent clients), and the gateway runs at most
 ``WORKERS`` threads, not the 40 of the default pool, each of which grew memory of its own.
-IAM-authorised routes answer 403 to unsigned requests, as API Gateway does.
+A route with an authoriser (``local.auth``: SigV4 or JWT) answers what API Gateway would
+to a request it refuses, and passes the verified identity in ``requestContext.authorizer``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -20,6 +22,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from layerserve.local.auth import Authorizer, AuthRefusal, AuthRequest
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -61,7 +64,7 @@ class FunctionLock:
 class Route:
     prefix: str
     handler: Handler
-    iam: bool = False
+    auth: Authorizer | None = None
     lock: FunctionLock = field(default_factory=FunctionLock)
 
 
@@ -87,19 +90,16 @@ class LocalGateway:
                 send, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
             )
             return
-        if route.iam and "authorization" not in headers:
-            await _reply(
-                send, 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
-            )
+        query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            authorizer = _authorize(route, scope, query, headers, body)
+        except AuthRefusal as refusal:
+            message = json.dumps({"message": refusal.message}).encode()
+            await _reply(send, refusal.status, {"content-type": "application/json"}, message)
             return
-        event = http_api_event(
-            scope["method"],
-            scope["path"],
-            body,
-            headers,
-            scope.get("query_string", b"").decode("latin-1"),
-            iam_arn=_caller_arn(headers) if route.iam else None,
-        )
+        event = http_api_event(scope["method"], scope["path"], body, headers, query)
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         if self._workers is None:
             self._workers = anyio.CapacityLimiter(WORKERS)
         reply = await anyio.to_thread.run_sync(_invoke, route, event, limiter=self._workers)
@@ -126,10 +126,15 @@ def _ensure_event_loop() -> None:
         asyncio.set_event_loop(_worker.loop)
 
 
-def _caller_arn(headers: dict[str, str]) -> str:
-    """The signing access key names the local caller (no signature check locally)."""
-    credential = headers["authorization"].partition("Credential=")[2].split("/", 1)[0]
-    return f"arn:aws:iam::000000000000:user/{credential or 'local'}"
+def _authorize(
+    route: Route, scope: Scope, query: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any] | None:
+    """The route's verified identity (``None`` for an open route); ``AuthRefusal`` else."""
+    if route.auth is None:
+        return None
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    request = AuthRequest(scope["method"], raw_path.decode("latin-1"), query, headers, body)
+    return route.auth(request)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -17,6 +17,12 @@ from typing import Any
 import boto3
 
 from layerserve.domain.guardrails import CanaryPolicy
+from layerserve.local.auth import (
+    Authorizer,
+    JwtAuthorizer,
+    LocalIssuer,
+    SigV4Authorizer,
+)
 from layerserve.local.gateway import LocalGateway, Route
 from layerserve.local.guardrails import GuardrailReport
 from layerserve.local.layer_registrations import only_served_layer_versions
@@ -25,6 +31,11 @@ from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
 
 REGION = "us-east-1"
+LOCAL_CREDENTIALS = {"local": "local"}
+"""The access key and secret the stack prints for signing registry calls."""
+INFERENCE_AUTH = ("NONE", "AWS_IAM", "JWT")
+LOCAL_ISSUER = "https://issuer.layerserve.invalid/local"
+LOCAL_AUDIENCE = "layerserve"
 LOG_DELIVERY_S = 1.0
 
 
@@ -40,6 +51,8 @@ class StackOptions:
     tick_s: float = 5.0
     canary_policy: CanaryPolicy | None = None
     """The seeded canary's guardrails; ``None`` leaves it unguarded."""
+    inference_auth: str = "NONE"
+    """The template's InferenceAuth for the model routes: NONE, AWS_IAM or JWT."""
 
 
 class LocalStack:
@@ -50,6 +63,8 @@ class LocalStack:
         self._moto: Any = None
         self._tickers: list[Any] = []
         self._batch: Any = None
+        self.issuer: LocalIssuer | None = None
+        """With ``inference_auth="JWT"``: the local issuer whose tokens the stack accepts."""
 
     def start(self) -> LocalGateway:
         """Start AWS, provision, seed the registry; return the gateway to serve."""
@@ -133,16 +148,41 @@ class LocalStack:
         self._tickers.append(self._guardrail_ticker())
         for ticker in self._tickers:
             ticker.start()
-        v2 = Route("/v2", inference.handler)
+        iam = SigV4Authorizer(self.signing_secrets())
+        models = self._inference_authorizer(iam)
+        v2 = Route("/v2", inference.handler)  # health and server metadata stay open
         return [
             v2,
-            Route("/v1", inference.handler, lock=v2.lock),  # the same function
+            Route("/v2/models", inference.handler, models, lock=v2.lock),  # the same function
+            Route("/v1", inference.handler, models, lock=v2.lock),
             Route(
                 "/registry",
                 only_served_layer_versions(registry.handler, self.options.models_root),
-                iam=True,
+                iam,
             ),
         ]
+
+    def signing_secrets(self) -> dict[str, str]:
+        """Access keys whose SigV4 signatures the stack accepts, with their secrets: the
+        printed local pair, and the credentials the stack itself runs with."""
+        secrets = dict(LOCAL_CREDENTIALS)
+        own = boto3.session.Session().get_credentials()
+        if own is not None:
+            frozen = own.get_frozen_credentials()
+            if frozen.access_key and frozen.secret_key:
+                secrets[frozen.access_key] = frozen.secret_key
+        return secrets
+
+    def _inference_authorizer(self, iam: Authorizer) -> Authorizer | None:
+        mode = self.options.inference_auth
+        if mode not in INFERENCE_AUTH:
+            raise ValueError(f"inference auth must be one of {', '.join(INFERENCE_AUTH)}")
+        if mode == "AWS_IAM":
+            return iam
+        if mode == "JWT":
+            self.issuer = LocalIssuer(LOCAL_ISSUER, LOCAL_AUDIENCE)
+            return JwtAuthorizer(self.issuer)
+        return None
 
     def _start_batch(self) -> None:
         """The batch function: S3 events for new uploads under the input prefix."""
