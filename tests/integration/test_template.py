@@ -350,7 +350,7 @@ def test_every_registry_route_is_iam_authorised(resources: Resources) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/admin"), ("DELETE", "/v2"), ("PUT", "/v1/models/iris")]
+    ("method", "path"), [("GET", "/admin"), ("DELETE", "/v2"), ("GET", "/v3/models")]
 )
 def test_http_api_routes_nothing_else(resources: Resources, method: str, path: str) -> None:
     assert _route_for(resources, method, path) is None
