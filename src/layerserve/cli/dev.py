@@ -168,9 +168,9 @@ def _describe(stack: LocalStack, base: str) -> None:
             console.print(f"  [yellow]warning:[/] {model.warning}", highlight=False)
     lines = [*example_requests(stack.options.models_root, base)]
     # Registry routes want a SigV4 signature, as behind API Gateway's IAM authoriser.
-    lines.append(
-        f"export LAYERSERVE_ENDPOINT={base} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
-    )
+    aws = f" AWS_ENDPOINT_URL={stack.endpoint}" if stack.endpoint is not None else ""
+    credentials = "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local"
+    lines.append(f"export LAYERSERVE_ENDPOINT={base}{aws} {credentials}")
     for model in stack.seeded:
         lines += [f"layerserve status {model.name}", f"layerserve metrics {model.name}"]
         if model.canary:
