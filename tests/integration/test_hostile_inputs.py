@@ -25,7 +25,7 @@ from tests.hostile_corpus import CORPUS, Case
 from tests.hostile_support import build_edge_layer, edge_handler_over, quiet_onnxruntime
 
 GENERATED_EXAMPLES = 400
-RSS_GROWTH_LIMIT_MB = 150
+RSS_GROWTH_LIMIT_MB = 64
 
 # model -> its inputs (name, datatype, shape with None for a dynamic dimension)
 SIGNATURES: dict[str, list[tuple[str, str, list[int | None]]]] = {
@@ -185,7 +185,6 @@ def binary_request(draw: st.DrawFn) -> Case:
 def test_generated_requests_never_answer_5xx(handler: Invoke) -> None:
     server_errors: list[tuple[int, Case]] = []
     statuses: dict[int, int] = {}
-    rss_before = max_rss_mb()
 
     @settings(
         max_examples=GENERATED_EXAMPLES,
@@ -206,5 +205,10 @@ def test_generated_requests_never_answer_5xx(handler: Invoke) -> None:
     assert sum(statuses.values()) >= GENERATED_EXAMPLES
     assert statuses.get(200, 0) > 0 and statuses.get(400, 0) > 0  # both kinds were tried
     assert_still_serving(handler)
+    # The first pass warmed every path (sessions, arenas, caches); the same requests again
+    # must not raise the peak: memory a hostile request takes is given back.
+    rss_before = max_rss_mb()
+    one_request()
+    assert server_errors == []
     growth = max_rss_mb() - rss_before
     assert growth < RSS_GROWTH_LIMIT_MB, f"peak RSS grew by {growth:.0f} MB"
