@@ -95,6 +95,7 @@ def test_refusals_name_cli_flags_and_archived_versions_say_so(
     assert code == 0 and "addmul version 2 is archived" in out, out
     code, out, _ = registry_cli(registry_url, "status", "addmul")
     assert code == 0 and re.search(r"2\s+│\s+archived", out), out
+    assert re.search(r"│\s+\d+ B\s+│", out), out  # artifact sizes carry their unit
 
 
 def test_canary_without_a_default_alias_says_to_promote_first(

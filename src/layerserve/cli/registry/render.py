@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from layerserve.domain.durations import format_duration
+from layerserve.services.packaging.budget import mb
 
 Doc = dict[str, Any]
 _STATUS_STYLE = {"ready": "green", "registered": "yellow", "failed": "red", "archived": "dim"}
@@ -83,7 +84,7 @@ def versions_table(versions: list[Doc]) -> Table:
             f"[{style}]{version['status']}[/]" if style else version["status"],
             version["location"],
             artifact["sha256"][:12],
-            f"{artifact['size']:,}",
+            mb(artifact["size"]),
             ", ".join(version.get("aliases") or []) or "—",
             _when(version["created_at"]),
         )
