@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +19,14 @@ from tests.apigw import http_api_event, reply
 from tests.conftest import Invoke
 from tests.hostile_support import (
     RESPONSE_TILES,
-    build_edge_layer,
     edge_handler_over,
     infer,
-    quiet_onnxruntime,
 )
 
 
-@pytest.fixture(scope="module")
-def edge_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_edge_layer(tmp_path_factory.mktemp("edge-layer"))
-
-
 @pytest.fixture
-def handler(
-    inference_handler: Invoke, edge_models: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Invoke]:
-    with quiet_onnxruntime():
-        yield edge_handler_over(inference_handler, edge_models, monkeypatch)
+def handler(edge_handler: Invoke) -> Invoke:
+    return edge_handler
 
 
 def tensor(name: str, datatype: str, shape: list[int], data: Any) -> dict[str, Any]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import resource
 import struct
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,7 +20,6 @@ from hypothesis import strategies as st
 from tests.apigw import http_api_event, reply
 from tests.conftest import ALL_DATATYPES, Invoke
 from tests.hostile_corpus import CORPUS, Case
-from tests.hostile_support import build_edge_layer, edge_handler_over, quiet_onnxruntime
 
 GENERATED_EXAMPLES = 400
 RSS_GROWTH_LIMIT_MB = 64
@@ -40,17 +37,9 @@ SIGNATURES: dict[str, list[tuple[str, str, list[int | None]]]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def edge_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_edge_layer(tmp_path_factory.mktemp("hostile-layer"))
-
-
 @pytest.fixture
-def handler(
-    inference_handler: Invoke, edge_models: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Invoke]:
-    with quiet_onnxruntime():
-        yield edge_handler_over(inference_handler, edge_models, monkeypatch)
+def handler(edge_handler: Invoke) -> Invoke:
+    return edge_handler
 
 
 def send(handler: Invoke, case: Case) -> int:

@@ -35,8 +35,9 @@ STATUS: Final[dict[type[errors.LayerserveError], int]] = {
 }
 
 
-def status_for(exc: errors.LayerserveError) -> int:
-    """HTTP status for an error: the first class in its MRO that has an entry."""
+def status_for(exc: BaseException) -> int:
+    """HTTP status for an error: the first class in its MRO that has an entry (500 for an
+    exception layerserve did not raise on purpose: the service's, like its blame)."""
     for cls in type(exc).__mro__:
         status = STATUS.get(cls)
         if status is not None:

@@ -22,7 +22,7 @@ from layerserve.api.openapi import install_openapi
 from layerserve.api.response_size import LAMBDA_RESPONSE_LIMIT, check_response_size
 from layerserve.api.v1_codec import decode_predict_request, encode_predict_response
 from layerserve.api.v2_codec import HEADER_LENGTH, decode_infer_request, encode_infer_response
-from layerserve.domain.errors import InvalidInputError, LayerserveError, PayloadTooLargeError
+from layerserve.domain.errors import InvalidInputError, PayloadTooLargeError
 from layerserve.domain.manifest import TensorSpec
 from layerserve.services.catalog import Resolution
 from layerserve.services.inference import InferenceService, InferResult
@@ -182,11 +182,8 @@ def create_inference_app(
             response = encode(result)
             check_response_size(response, limits.max_response_bytes, advice)
             return response
-        except LayerserveError as exc:
+        except Exception as exc:
             outcome.status, outcome.error_kind = status_for(exc), error_kind(exc)
-            raise
-        except Exception:
-            outcome.status, outcome.error_kind = 500, "server"
             raise
         finally:
             outcome.latency_s = time.perf_counter() - started

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 def ends_the_job(exc: BaseException) -> bool:
     """A failure no retry can fix ends the job with an error object; the rest (outages,
     bugs) fail the invocation so Lambda retries it and finally dead-letters the event."""
-    return isinstance(exc, LayerserveError) and not is_retryable(exc)
+    return not is_retryable(exc)
 
 
 _CONTENT_TYPES = {"jsonl": "application/x-ndjson", "npz": "application/octet-stream"}
