@@ -217,10 +217,7 @@ def bert_inputs(
     batch: int, sequence: int, vocab: int = 30522, seed: int = 0
 ) -> dict[str, np.ndarray[Any, Any]]:
     """``token_inputs`` plus ``token_type_ids``: sentence A (0) then sentence B (1)."""
-    feeds = token_inputs(batch, sequence, vocab, seed)
-    types = np.zeros((batch, sequence), np.int64)
-    types[:, sequence // 2 :] = 1
-    return {**feeds, "token_type_ids": types}
+    return with_token_types(token_inputs(batch, sequence, vocab, seed))
 
 
 # --- packaging -----------------------------------------------------------------------------
@@ -251,7 +248,7 @@ def minilm_layer(cache: Path = CACHE, optimize: bool = False, token_types: bool 
             optimize=optimize,
             samples=_samples(token_types),
         )
-        encoder = minilm_token_types_encoder() if token_types else minilm_encoder()
+        encoder = bert_encoder() if token_types else minilm_encoder()
         package(encoder, scratch, "minilm", request)
         shutil.rmtree(layer, ignore_errors=True)
         scratch.rename(layer)
@@ -260,43 +257,8 @@ def minilm_layer(cache: Path = CACHE, optimize: bool = False, token_types: bool 
     return layer
 
 
-# --- the real-shaped encoder: BERT's three inputs (cold-start and SnapStart benches) -------
-MINILM_TT_CACHE_KEY = "minilm-tt-int8-v1"
-
-
-def _embeddings_with_types(b: _Builder, dims: EncoderDims) -> str:
-    words = b.op("Gather", [b.weight(dims.vocab, dims.hidden), "input_ids"])
-    length = b.op("Gather", [b.op("Shape", ["input_ids"]), b.int_scalar(1)])
-    positions = b.op("Range", [b.int_scalar(0), length, b.int_scalar(1)])
-    located = b.op("Gather", [b.weight(dims.positions, dims.hidden), positions])
-    typed = b.op("Gather", [b.weight(2, dims.hidden), "token_type_ids"])
-    return b.layer_norm(b.op("Add", [b.op("Add", [words, located]), typed]), dims.hidden)
-
-
-def minilm_token_types_encoder(dims: EncoderDims | None = None, seed: int = 0) -> onnx.ModelProto:
-    """``minilm_encoder`` with BERT's third input, ``token_type_ids`` (a segment table)."""
-    dims = dims or EncoderDims()
-    b = _Builder(seed)
-    mask, bias = _mask_bias(b)
-    hidden = _embeddings_with_types(b, dims)
-    for index in range(dims.layers):
-        last = index == dims.layers - 1
-        hidden = _layer(b, hidden, bias, dims, "last_hidden_state" if last else None)
-    _mean_pool(b, hidden, mask)
-    ids = [
-        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
-        for name in ("input_ids", "attention_mask", "token_type_ids")
-    ]
-    outputs = [
-        helper.make_tensor_value_info(
-            "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dims.hidden]
-        ),
-        helper.make_tensor_value_info(
-            "sentence_embedding", TensorProto.FLOAT, ["batch", dims.hidden]
-        ),
-    ]
-    graph = helper.make_graph(b.nodes, "minilm_l6_tt_like", ids, outputs, initializer=b.inits)
-    return _finish(graph)
+MINILM_TT_CACHE_KEY = "minilm-tt-int8-v2"
+"""Cache key of the real-shaped MiniLM (``bert_encoder``: BERT's three inputs)."""
 
 
 def with_token_types(feeds: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:

@@ -12,8 +12,8 @@ from bench import __main__ as runner
 from bench.harness import Stats
 from bench.models import (
     EncoderDims,
+    bert_encoder,
     minilm_encoder,
-    minilm_token_types_encoder,
     token_inputs,
     with_token_types,
 )
@@ -92,7 +92,7 @@ def test_encoder_has_bert_weights_and_is_deterministic() -> None:
 
 
 def test_the_real_shaped_encoder_takes_token_types_and_they_matter() -> None:
-    model = minilm_token_types_encoder(SMALL, seed=3)
+    model = bert_encoder(SMALL, seed=3)
     onnx.checker.check_model(model, full_check=True)
     assert [i.name for i in model.graph.input] == ["input_ids", "attention_mask", "token_type_ids"]
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
