@@ -29,11 +29,11 @@ from bench.harness import NullSink, as_dict, emit, time_interleaved
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.onnx_runtime import session_options
 from layerserve.api.inference_app import NO_OPENTELEMETRY
-from layerserve.api.v2_codec import decode_infer_request, encode_infer_response
 from layerserve.bootstrap import build_inference_service
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.lambdas import inference
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
+from layerserve.protocol.v2 import decode_infer_request, encode_infer_response
 from layerserve.settings import InferenceSettings
 
 # The asgi layer is timed without log_metrics, which would flush: a dimension set there

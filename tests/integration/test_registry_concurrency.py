@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from layerserve.api.errors import status_for
 from layerserve.domain.errors import ConflictError, RevisionConflictError
 from layerserve.domain.registry import HistoryEntry
+from layerserve.protocol.status import status_for
 from layerserve.services.registry import Promote, RegisterVersion, Rollback
 from tests.registry_support import AwsRegistry, make_manifest, moto_registry, serialise_calls
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from layerserve.api.errors import status_for
 from layerserve.domain import errors
 from layerserve.domain.errors import Blame, blame_of, is_retryable
+from layerserve.protocol.status import status_for
 from layerserve.services import packaging, registry
 from layerserve.services.batch.service import ends_the_job
 from layerserve.services.telemetry import error_kind

@@ -94,7 +94,7 @@ def test_memory_the_environment_lacks_is_the_services_and_retryable() -> None:
         import resource, numpy as np
         import onnxruntime as ort
         from layerserve.adapters.onnx_runtime import OrtSessionFactory
-        from layerserve.api.errors import status_for
+        from layerserve.protocol.status import status_for
         from layerserve.domain.errors import is_retryable
         from tests import onnx_builders
         ort.set_default_logger_severity(4)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from layerserve.api.v1_codec import encode_predict_response
 from layerserve.domain.durations import parse_duration
 from layerserve.domain.errors import InvalidInputError, ModelNotFoundError
 from layerserve.domain.manifest import ArtifactInfo, TensorSpec
 from layerserve.domain.tensors import InferOutput, InferResponse
+from layerserve.protocol.v1 import encode_predict_response
 from layerserve.services.metrics_report import metrics_window
 from layerserve.services.registry_catalog import RegistryCatalog
 

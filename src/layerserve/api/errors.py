@@ -1,13 +1,12 @@
 """The one place where layerserve errors become HTTP responses.
 
-Bodies follow the Open Inference Protocol error shape: ``{"error": "<message>"}``.
-A lookup walks the exception's MRO, so subclasses inherit their parent's status.
+Bodies follow the Open Inference Protocol error shape: ``{"error": "<message>"}``; the
+status of each error class comes from ``protocol.status`` (the one table).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Final
 
 import orjson
 from fastapi import FastAPI, Request
@@ -16,33 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from layerserve.domain import errors
-
-STATUS: Final[dict[type[errors.LayerserveError], int]] = {
-    errors.InvalidInputError: 400,
-    errors.PayloadTooLargeError: 413,
-    errors.ResponseTooLargeError: 400,
-    errors.AccessDeniedError: 403,
-    errors.NotFoundError: 404,
-    errors.ConflictError: 409,
-    errors.ClientError: 400,
-    errors.ModelNotReadyError: 503,
-    errors.ServiceUnavailableError: 503,
-    errors.ArtifactIntegrityError: 500,
-    errors.InvalidModelError: 500,
-    errors.InferenceFailedError: 500,
-    errors.LayerserveError: 500,
-    errors.ArtifactMismatchError: 422,
-}
-
-
-def status_for(exc: BaseException) -> int:
-    """HTTP status for an error: the first class in its MRO that has an entry (500 for an
-    exception layerserve did not raise on purpose: the service's, like its blame)."""
-    for cls in type(exc).__mro__:
-        status = STATUS.get(cls)
-        if status is not None:
-            return status
-    return 500
+from layerserve.protocol.status import status_for
 
 
 def error_body(message: str, **extra: object) -> bytes:

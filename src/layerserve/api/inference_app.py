@@ -17,13 +17,15 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.responses import Response
 
 from layerserve import __version__
-from layerserve.api.errors import install_error_handlers, status_for
+from layerserve.api.errors import install_error_handlers
 from layerserve.api.openapi import install_openapi
 from layerserve.api.response_size import LAMBDA_RESPONSE_LIMIT, check_response_size
-from layerserve.api.v1_codec import decode_predict_request, encode_predict_response
-from layerserve.api.v2_codec import HEADER_LENGTH, decode_infer_request, encode_infer_response
 from layerserve.domain.errors import InvalidInputError, PayloadTooLargeError
 from layerserve.domain.manifest import TensorSpec
+from layerserve.protocol.binary import HEADER_LENGTH
+from layerserve.protocol.status import status_for
+from layerserve.protocol.v1 import decode_predict_request, encode_predict_response
+from layerserve.protocol.v2 import decode_infer_request, encode_infer_response
 from layerserve.services.catalog import Resolution
 from layerserve.services.inference import InferenceService, InferResult
 from layerserve.services.telemetry import (

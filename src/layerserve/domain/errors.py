@@ -3,20 +3,20 @@
 Every failure is classified once, here, by its **blame** and whether a **retry** can
 help; everything else follows from those two facts and nothing else:
 
-| blame   | HTTP (``api.errors.STATUS``) | metric kind |
-|---------|------------------------------|-------------|
-| caller  | 4xx                          | ``client``  |
-| model   | 5xx                          | ``model``   |
-| service | 5xx (503 when retryable)     | ``server``  |
+| blame   | HTTP (``protocol.status.STATUS``) | metric kind |
+|---------|-----------------------------------|-------------|
+| caller  | 4xx                               | ``client``  |
+| model   | 5xx                               | ``model``   |
+| service | 5xx (503 when retryable)          | ``server``  |
 
 Retryability decides the rest: a batch line or upload whose failure no retry can fix gets
 its error entry or error object; a retryable failure (an outage) fails the invocation,
 so Lambda retries it and finally hands the event to the dead-letter queue.
 
 An exception that is not a ``LayerserveError`` is the service's, and retryable: it is a
-bug or an outage, never something the caller did. The HTTP layer maps classes to status
-codes in exactly one place (``layerserve.api.errors``); a test checks that the table
-agrees with the blame of every class.
+bug or an outage, never something the caller did. Classes map to HTTP status codes in
+exactly one place (``layerserve.protocol.status``); a test checks that the table agrees
+with the blame of every class.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerserve.api.v1_codec import decode_instances
-from layerserve.api.v2_codec import decode_infer_request
 from layerserve.domain.manifest import Signature
 from layerserve.domain.tensors import InferRequest
+from layerserve.protocol.v1 import decode_instances
+from layerserve.protocol.v2 import decode_infer_request
 
 
 class JsonRequestCodec:

@@ -1,4 +1,4 @@
-"""Open Inference Protocol body codec: decoding rules and encodings."""
+"""Open Inference Protocol V2 bodies (``protocol.v2``): decoding rules and encodings."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from layerserve.api.v2_codec import decode_infer_request, encode_infer_response, tensor_bytes
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.tensors import InferOutput, InferResponse
+from layerserve.protocol import decode_infer_request, encode_infer_response, tensor_bytes
 
 
 def _request(**input_fields: object) -> bytes:
