@@ -31,7 +31,6 @@ from layerserve.adapters.onnx_graph import OnnxToolkit
 from layerserve.adapters.onnx_runtime import session_options
 from layerserve.bootstrap import build_inference_service
 from layerserve.domain.batch import BatchLayout, ObjectVersion
-from layerserve.lambdas.batch.codec import JsonRequestCodec
 from layerserve.services.batch import BatchOptions, BatchService
 from layerserve.services.packaging import PackageRequest, package_model
 from layerserve.settings import InferenceSettings
@@ -212,7 +211,6 @@ def measure(case: Case, root: Path) -> list[tuple[str, float, float, float]]:
         build_inference_service(settings),
         objects,
         objects,
-        JsonRequestCodec(),
         BatchLayout(),
         BatchOptions(batch_size=BATCH),
     )

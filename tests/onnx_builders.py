@@ -47,12 +47,14 @@ def identity(datatype: str = "FP32", shape: Dims = ("batch", 4)) -> onnx.ModelPr
     return _finish(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "id", [x], [y]))
 
 
-def add_mul(features: int = 4) -> onnx.ModelProto:
-    """Two FP32 inputs, two outputs: ``sum = a + b`` and ``product = a * b``."""
-    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", features])
-    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", features])
-    total = helper.make_tensor_value_info("sum", TensorProto.FLOAT, ["batch", features])
-    product = helper.make_tensor_value_info("product", TensorProto.FLOAT, ["batch", features])
+def add_mul(features: int | None = 4) -> onnx.ModelProto:
+    """Two FP32 inputs, two outputs: ``sum = a + b`` and ``product = a * b``
+    (``features=None``: one number per row, tensors of rank 1)."""
+    shape: list[int | str] = ["batch"] if features is None else ["batch", features]
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, shape)
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, shape)
+    total = helper.make_tensor_value_info("sum", TensorProto.FLOAT, shape)
+    product = helper.make_tensor_value_info("product", TensorProto.FLOAT, shape)
     nodes = [
         helper.make_node("Add", ["a", "b"], ["sum"]),
         helper.make_node("Mul", ["a", "b"], ["product"]),

@@ -21,7 +21,6 @@ from layerserve.domain.errors import (
     ModelNotReadyError,
     ServiceUnavailableError,
 )
-from layerserve.lambdas.batch.codec import JsonRequestCodec
 from layerserve.services.batch import BatchOptions, BatchService
 from layerserve.services.batch.failures import fails_more_than_the_line, line_error
 from layerserve.services.inference import InferenceService, InferResult
@@ -68,7 +67,6 @@ def _service(inference: InferenceService, objects: MemoryObjects) -> BatchServic
         inference,
         objects,
         objects,
-        JsonRequestCodec(),
         BatchLayout(),
         BatchOptions(batch_size=BATCH),
     )

@@ -14,7 +14,6 @@ import pytest
 from layerserve.bootstrap import build_inference_service
 from layerserve.domain.batch import BatchLayout
 from layerserve.domain.errors import ServiceUnavailableError
-from layerserve.lambdas.batch.codec import JsonRequestCodec
 from layerserve.services.batch import BatchOptions, BatchService, Continuation
 from layerserve.settings import InferenceSettings
 from tests.batch_support import FixedClock, MemoryObjects, QueueContinuer, run_to_end
@@ -35,9 +34,7 @@ def make_service(models_root: Path, tmp_path: Path, objects: MemoryObjects) -> A
     )
 
     def make(**options: Any) -> BatchService:
-        return BatchService(
-            inference, objects, objects, JsonRequestCodec(), BatchLayout(), BatchOptions(**options)
-        )
+        return BatchService(inference, objects, objects, BatchLayout(), BatchOptions(**options))
 
     return make
 

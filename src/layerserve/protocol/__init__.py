@@ -14,6 +14,7 @@ from layerserve.protocol.v1 import (
     decode_instances,
     decode_predict_request,
     encode_predict_response,
+    encode_predictions,
     predictions,
 )
 from layerserve.protocol.v2 import decode_infer_request, encode_infer_response, json_outputs
@@ -27,6 +28,7 @@ __all__ = [
     "decode_predict_request",
     "encode_infer_response",
     "encode_predict_response",
+    "encode_predictions",
     "json_outputs",
     "predictions",
     "status_for",

@@ -75,6 +75,11 @@ def encode_predict_response(response: InferResponse) -> bytes:
     return orjson.dumps(document, option=NUMPY_JSON)
 
 
+def encode_predictions(outputs: Outputs) -> bytes:
+    """``predictions(outputs)`` as JSON."""
+    return orjson.dumps(predictions(outputs), option=NUMPY_JSON)
+
+
 def predictions(outputs: Outputs) -> Any:
     """The ``predictions`` value: the rows of a single output; with several outputs that
     share the batch axis, one object per row naming each; otherwise one entry per output."""

@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 from layerserve.adapters.s3_objects import S3Objects
 from layerserve.domain.batch import BatchLayout
 from layerserve.domain.errors import InvalidInputError
-from layerserve.lambdas.batch.codec import JsonRequestCodec
 from layerserve.lambdas.batch.continuation import LambdaInvoker
 from layerserve.services.batch import (
     IDEMPOTENCY_KEY_JMESPATH,
@@ -89,7 +88,6 @@ def build_runtime(
         inference,
         objects,
         objects,
-        JsonRequestCodec(),
         BatchLayout(settings.input_prefix, settings.output_prefix),
         options,
     )

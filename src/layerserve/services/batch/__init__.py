@@ -5,13 +5,7 @@
 invocation runs short of time, in which case a ``Continuer`` carries on).
 """
 
-from layerserve.services.batch.ports import (
-    Clock,
-    Continuer,
-    ObjectReader,
-    ObjectWriter,
-    RequestCodec,
-)
+from layerserve.services.batch.ports import Clock, Continuer, ObjectReader, ObjectWriter
 from layerserve.services.batch.service import BatchOptions, BatchService
 from layerserve.services.batch.state import (
     IDEMPOTENCY_KEY_JMESPATH,
@@ -36,7 +30,6 @@ __all__ = [
     "ObjectReader",
     "ObjectWriter",
     "Progress",
-    "RequestCodec",
     "is_continuation",
     "plan_data",
     "source_of_plan",

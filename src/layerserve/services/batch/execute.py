@@ -18,9 +18,9 @@ import numpy as np
 
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.tensors import InferInput, InferRequest, RequestedOutput, check_inputs
+from layerserve.protocol import PredictionRows, decode_instances, json_outputs
 from layerserve.services.batch import encode
 from layerserve.services.batch.failures import fails_more_than_the_line, line_error
-from layerserve.services.batch.ports import RequestCodec
 from layerserve.services.batch.records import (
     ErrorItem,
     Item,
@@ -48,12 +48,9 @@ class _Unit:
 
 
 class BatchExecutor:
-    def __init__(
-        self, service: InferenceService, resolution: Resolution, codec: RequestCodec
-    ) -> None:
+    def __init__(self, service: InferenceService, resolution: Resolution) -> None:
         self._service = service
         self._resolution = resolution
-        self._codec = codec
         self._signature = resolution.record.manifest.signature
         self._batchable = all(
             spec.shape and not (isinstance(spec.shape[0], int) and spec.shape[0] >= 0)
@@ -85,7 +82,7 @@ class BatchExecutor:
             return []
         if self._batchable and len(rows) > 1:
             try:
-                request = self._codec.instances(
+                request = decode_instances(
                     [row for _, item in rows for row in item.rows], self._signature
                 )
                 check_inputs(self._signature, request.inputs)
@@ -101,7 +98,7 @@ class BatchExecutor:
         units = []
         for position, item in rows:
             try:
-                request = self._codec.instances(item.rows, self._signature)
+                request = decode_instances(item.rows, self._signature)
                 check_inputs(self._signature, request.inputs)
             except Exception as exc:
                 results[position] = LineResult(
@@ -172,16 +169,20 @@ class BatchExecutor:
     ) -> None:
         start = 0
         single = len(members) == 1
-        rows = encode.RowFragments(outputs)
+        rows = PredictionRows(outputs)
         for (position, item), count in zip(members, counts, strict=True):
             stop = start + count
+            line = item.line
             if isinstance(item, V2Item):
                 part = outputs if single else {k: v[start:stop] for k, v in outputs.items()}
-                results[position] = LineResult(item.line, encode.v2_outputs(part, item.request.id))
+                results[position] = LineResult(line, json_outputs(part, item.request.id))
             elif item.single:
-                results[position] = LineResult(item.line, fragment=rows.prediction(start))
+                results[position] = LineResult(line, fragment=encode.prediction(rows, start))
+            elif single:
+                results[position] = LineResult(line, fragment=encode.all_predictions(outputs))
             else:
-                results[position] = LineResult(item.line, encode.predictions(outputs, start, stop))
+                fragment = encode.row_predictions(rows, start, stop)
+                results[position] = LineResult(line, fragment=fragment)
             start = stop
 
     # --- blocks and arrays ----------------------------------------------------------------
@@ -197,8 +198,11 @@ class BatchExecutor:
                 return [
                     r for i, n in enumerate(lines) for r in self.run_block([n], block[i : i + 1])
                 ]
-            rows = encode.RowFragments(outputs)
-            return [LineResult(line, fragment=rows.prediction(i)) for i, line in enumerate(lines)]
+            rows = PredictionRows(outputs)
+            return [
+                LineResult(line, fragment=encode.prediction(rows, i))
+                for i, line in enumerate(lines)
+            ]
         except Exception as exc:
             if len(lines) == 1:
                 return [LineResult(lines[0], error=line_error(exc, f"line {lines[0]}"))]

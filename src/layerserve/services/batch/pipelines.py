@@ -18,7 +18,7 @@ from layerserve.services.batch.execute import BatchExecutor
 from layerserve.services.batch.failures import line_error
 from layerserve.services.batch.jsonl import jsonl_batches
 from layerserve.services.batch.lines import split_lines
-from layerserve.services.batch.ports import Clock, ObjectReader, RequestCodec
+from layerserve.services.batch.ports import Clock, ObjectReader
 from layerserve.services.batch.records import BlockBatch, LineBatch, LineResult
 from layerserve.services.batch.sink import PartSink
 from layerserve.services.batch.state import Job, Progress
@@ -49,7 +49,7 @@ class Segment:
         return self.clock.remaining_s() < self.limits.reserve_s
 
 
-def run_lines(segment: Segment, codec: RequestCodec) -> bool:
+def run_lines(segment: Segment) -> bool:
     """JSON Lines or CSV in, JSON Lines out. ``True`` when the input is finished."""
     job, progress, limits = segment.job, segment.progress, segment.limits
     encoder = LineEncoder(segment.manifest)
@@ -63,9 +63,7 @@ def run_lines(segment: Segment, codec: RequestCodec) -> bool:
         batcher = CsvBatcher(schema, progress.columns)
         batches = batcher.batches(lines, progress.item, limits.batch_size)
     else:
-        batches = jsonl_batches(
-            lines, progress.item, limits.batch_size, codec, limits.max_line_bytes
-        )
+        batches = jsonl_batches(lines, progress.item, limits.batch_size, limits.max_line_bytes)
     for batch in batches:
         results = [_safe(result, encoder) for result in _results(segment.executor, batch)]
         segment.sink.write(b"".join(encoded for _, encoded in results))

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from layerserve.domain.batch import ObjectVersion
-from layerserve.domain.manifest import Signature
-from layerserve.domain.tensors import InferRequest
 
 
 class ObjectReader(Protocol):
@@ -40,18 +38,6 @@ class ObjectWriter(Protocol):
         ...
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None: ...
-
-
-class RequestCodec(Protocol):
-    """Turns decoded JSON into inference requests (the REST codecs, reused)."""
-
-    def v2(self, body: bytes) -> InferRequest:
-        """An Open Inference Protocol JSON request body."""
-        ...
-
-    def instances(self, rows: list[Any], signature: Signature) -> InferRequest:
-        """V1 ``instances``: values of a single-input model, or objects naming every input."""
-        ...
 
 
 class Continuer(Protocol):

@@ -19,7 +19,6 @@ from layerserve.services.batch.ports import (
     Continuer,
     ObjectReader,
     ObjectWriter,
-    RequestCodec,
 )
 from layerserve.services.batch.sink import PartSink
 from layerserve.services.batch.state import Continuation, Job, Progress, new_job
@@ -65,14 +64,12 @@ class BatchService:
         inference: InferenceService,
         reader: ObjectReader,
         writer: ObjectWriter,
-        codec: RequestCodec,
         layout: BatchLayout,
         options: BatchOptions,
     ) -> None:
         self._inference = inference
         self._reader = reader
         self._writer = writer
-        self._codec = codec
         self.layout = layout
         self.options = options
 
@@ -166,13 +163,13 @@ class BatchService:
         sink: PartSink,
         clock: Clock,
     ) -> bool:
-        executor = BatchExecutor(self._inference, resolution, self._codec)
+        executor = BatchExecutor(self._inference, resolution)
         manifest = resolution.record.manifest
         segment = Segment(
             job, fmt, progress, sink, executor, manifest, self._reader, self.options.limits, clock
         )
         try:
-            finished = run_arrays(segment) if fmt.is_array else run_lines(segment, self._codec)
+            finished = run_arrays(segment) if fmt.is_array else run_lines(segment)
         finally:
             progress.counts.infer_s += executor.infer_s
         if finished:
