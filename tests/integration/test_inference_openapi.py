@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from layerserve.api.inference_app import create_inference_app
 from layerserve.api.openapi import DOCS_PATH, OPENAPI_PATH, openapi_document
 from layerserve.bootstrap import build_inference_service
+from layerserve.services.data_plane import DataPlane
 from layerserve.settings import InferenceSettings
 from tests.apigw import http_api_event, reply_json
 from tests.conftest import Invoke
@@ -45,7 +46,7 @@ def app(model_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         preload="none",
         max_body_bytes=64 * 1024,
     )
-    yield create_inference_app(build_inference_service(settings_))
+    yield create_inference_app(DataPlane(build_inference_service(settings_)))
 
 
 def _with_known_names(document: dict[str, Any]) -> dict[str, Any]:

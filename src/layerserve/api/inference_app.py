@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,21 +18,12 @@ from starlette.responses import Response
 from layerserve import __version__
 from layerserve.api.errors import install_error_handlers
 from layerserve.api.openapi import install_openapi
-from layerserve.api.response_size import LAMBDA_RESPONSE_LIMIT, check_response_size
+from layerserve.api.response_size import answer_response
 from layerserve.domain.errors import InvalidInputError, PayloadTooLargeError
 from layerserve.domain.manifest import TensorSpec
-from layerserve.protocol.binary import HEADER_LENGTH
-from layerserve.protocol.status import status_for
-from layerserve.protocol.v1 import decode_predict_request, encode_predict_response
-from layerserve.protocol.v2 import decode_infer_request, encode_infer_response
+from layerserve.protocol import HEADER_LENGTH
 from layerserve.services.catalog import Resolution
-from layerserve.services.inference import InferenceService, InferResult
-from layerserve.services.telemetry import (
-    NullObserver,
-    RequestObserver,
-    RequestOutcome,
-    error_kind,
-)
+from layerserve.services.data_plane import DataPlane, InferCall, Wire
 
 ROUTING_KEY_HEADER = "x-routing-key"
 NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -47,28 +37,17 @@ Headers = dict[bytes, bytes]
 @dataclass(frozen=True, slots=True)
 class InferenceLimits:
     max_body_bytes: int = 6 * 1024 * 1024
-    max_response_bytes: int = LAMBDA_RESPONSE_LIMIT
-    """Lambda's response payload limit: a larger answer is refused as the caller's (400)."""
-
-
-V2_ADVICE = (
-    "ask for binary outputs (parameters.binary_data_output), fewer outputs ('outputs'), "
-    "or fewer rows per request"
-)
-V1_ADVICE = "send fewer instances, or use the V2 route with binary outputs"
 
 
 def json_response(document: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(document), status_code=status, media_type=JSON)
 
 
-def create_inference_app(
-    service: InferenceService,
-    limits: InferenceLimits | None = None,
-    observer: RequestObserver | None = None,
-) -> FastAPI:
+def create_inference_app(plane: DataPlane, limits: InferenceLimits | None = None) -> FastAPI:
+    """The HTTP surface of ``plane``: inference routes translate and delegate to it; the
+    health, metadata and readiness routes ask its ``InferenceService``."""
     limits = limits or InferenceLimits()
-    observe = observer or NullObserver()
+    service = plane.service
     app = FastAPI(
         title="layerserve inference",
         version=__version__,
@@ -85,29 +64,10 @@ def create_inference_app(
     # The inference routes come first because routes match in order. The catalog checks
     # the names.
     async def infer(request: Request) -> Response:
-        def run(body: bytes, resolution: Resolution, headers: Headers) -> InferResult:
-            decoded = decode_infer_request(body, _header(headers, HEADER_LENGTH))
-            return service.infer(resolution, decoded)
-
-        def encode(result: InferResult) -> Response:
-            body, header_length = encode_infer_response(result.response)
-            if header_length is None:
-                return Response(body, media_type=JSON)
-            headers = {"Inference-Header-Content-Length": str(header_length)}
-            return Response(body, media_type="application/octet-stream", headers=headers)
-
-        return await _serve("v2", request, run, encode, V2_ADVICE)
+        return await _serve("v2", request)
 
     async def predict(request: Request) -> Response:
-        def run(body: bytes, resolution: Resolution, headers: Headers) -> InferResult:
-            del headers
-            decoded = decode_predict_request(body, resolution.record.manifest.signature)
-            return service.infer(resolution, decoded)
-
-        def encode(result: InferResult) -> Response:
-            return Response(encode_predict_response(result.response), media_type=JSON)
-
-        return await _serve("v1", request, run, encode, V1_ADVICE)
+        return await _serve("v1", request)
 
     for path in ("/v2/models/{model}/infer", "/v2/models/{model}/versions/{version}/infer"):
         app.add_route(path, infer, methods=["POST"])
@@ -161,35 +121,26 @@ def create_inference_app(
         app.add_route(path, endpoint, methods=["GET"])
     install_openapi(app)
 
-    async def _serve(
-        route: str,
-        request: Request,
-        run: Callable[[bytes, Resolution, Headers], InferResult],
-        encode: Callable[[InferResult], Response],
-        advice: str,
-    ) -> Response:
+    async def _serve(protocol: Wire, request: Request) -> Response:
+        """Read the body, hand the request to the data plane, return its answer."""
         started = time.perf_counter()
-        model, version = _names(request)
-        outcome = RequestOutcome(
-            route=route, status=200, latency_s=0.0, model=model, request_id=_request_id(request)
-        )
+        params = request.path_params
         headers: Headers = dict(request.scope["headers"])  # one pass; the last value wins
+        call = InferCall(
+            protocol,
+            params["model"],
+            params.get("version"),
+            _header(headers, ROUTING_KEY_HEADER),
+            header_length=_header(headers, HEADER_LENGTH) if protocol == "v2" else None,
+            request_id=_request_id(request),
+            started=started,
+        )
         try:
-            body = await _read_body(request, headers, limits.max_body_bytes)
-            resolution = service.resolve(model, version, _header(headers, ROUTING_KEY_HEADER))
-            outcome.version, outcome.alias = resolution.record.version, resolution.alias
-            outcome.alias_revision = resolution.alias_revision
-            result = run(body, resolution, headers)
-            _fill(outcome, result)
-            response = encode(result)
-            check_response_size(response, limits.max_response_bytes, advice)
-            return response
+            call.body = await _read_body(request, headers, limits.max_body_bytes)
         except Exception as exc:
-            outcome.status, outcome.error_kind = status_for(exc), error_kind(exc)
+            plane.refused(call, exc)
             raise
-        finally:
-            outcome.latency_s = time.perf_counter() - started
-            observe.observe(outcome)
+        return answer_response(plane.infer(call))
 
     return app
 
@@ -205,14 +156,6 @@ def _request_id(request: Request) -> str | None:
     context = request.scope.get("aws.context")
     request_id = getattr(context, "aws_request_id", None)
     return request_id if isinstance(request_id, str) else None
-
-
-def _fill(outcome: RequestOutcome, result: InferResult) -> None:
-    outcome.run_s = result.run_s
-    outcome.input_elements = result.input_elements
-    outcome.outputs = result.outputs
-    first = result.response.outputs[0].array if result.response.outputs else None
-    outcome.batch_size = int(first.shape[0]) if first is not None and first.ndim else 1
 
 
 def _header(headers: Headers, name: str) -> str | None:

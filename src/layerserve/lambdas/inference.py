@@ -20,8 +20,10 @@ from mangum import Mangum
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver, lambda_metrics
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
+from layerserve.api.response_size import LambdaPayloadLimit
 from layerserve.lambdas.apigw import HANDLERS
 from layerserve.lambdas.inference_init import begin, take_started
+from layerserve.services.data_plane import DataPlane
 from layerserve.services.inference import InferenceService
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
 from layerserve.settings import InferenceSettings, MetricsFormat
@@ -62,8 +64,8 @@ def asgi_adapter() -> Mangum:
     settings, service = init.settings, init.service
     records, observer = _observers(settings.metrics_format, init_ms)
     serving = Serving(settings, service, records)
-    limits = InferenceLimits(settings.max_body_bytes, settings.max_response_bytes)
-    app = create_inference_app(service, limits, observer)
+    plane = DataPlane(service, observer, LambdaPayloadLimit(settings.max_response_bytes))
+    app = create_inference_app(plane, InferenceLimits(settings.max_body_bytes))
     return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
 
 

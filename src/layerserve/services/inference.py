@@ -1,4 +1,5 @@
-"""The inference data plane: transport-neutral, used by the REST app and batch jobs."""
+"""Resolve and run: the transport-neutral steps the data plane (``data_plane``) and batch
+jobs share; a request arrives here decoded, as an ``InferRequest``."""
 
 from __future__ import annotations
 
