@@ -1,7 +1,7 @@
 """Transport-neutral inference requests and responses, and their rules.
 
-The REST codec turns HTTP bodies into these; the data plane checks them against the
-version's signature before anything reaches the runtime.
+The wire protocol (``layerserve.protocol``) turns bodies into these; the data plane
+checks them against the version's signature before anything reaches the runtime.
 """
 
 from __future__ import annotations
@@ -75,9 +75,10 @@ def check_shape(spec: TensorSpec, shape: tuple[int, ...]) -> None:
 
 def check_inputs(signature: Signature, inputs: list[InferInput]) -> None:
     """Every model input present once, nothing unknown, datatypes and shapes right."""
+    rules = _rules(signature)
     seen: set[str] = set()
     for item in inputs:
-        spec = signature.input(item.name)
+        spec = rules.specs.get(item.name)
         if spec is None:
             known = ", ".join(s.name for s in signature.inputs)
             raise InvalidInputError(f"unknown input '{item.name}' (model inputs: {known})")
@@ -89,11 +90,57 @@ def check_inputs(signature: Signature, inputs: list[InferInput]) -> None:
                 f"input '{item.name}' has datatype {item.datatype}, "
                 f"the model expects {spec.datatype}"
             )
-        check_shape(spec, item.shape)
-    missing = [spec.name for spec in signature.inputs if spec.name not in seen]
-    if missing:
+        shape = item.shape
+        if len(shape) != len(spec.shape) or any(
+            shape[axis] != size for axis, size in rules.fixed[item.name]
+        ):
+            check_shape(spec, shape)  # raises, saying which axis is wrong
+    if len(seen) != len(rules.specs):
+        missing = [spec.name for spec in signature.inputs if spec.name not in seen]
         raise InvalidInputError(f"missing input(s): {', '.join(missing)}")
-    check_shared_dimensions(signature, inputs)
+    if rules.shared_symbols:
+        check_shared_dimensions(signature, inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class _InputRules:
+    """A signature's input checks, prepared once: they run on every request."""
+
+    specs: dict[str, TensorSpec]
+    fixed: dict[str, tuple[tuple[int, int], ...]]
+    """Each input's fixed dimensions as ``(axis, size)``."""
+    shared_symbols: bool
+    """Whether a symbolic dimension appears more than once (``check_shared_dimensions``)."""
+
+    @classmethod
+    def of(cls, signature: Signature) -> _InputRules:
+        fixed = {
+            spec.name: tuple(
+                (axis, dim)
+                for axis, dim in enumerate(spec.shape)
+                if isinstance(dim, int) and dim >= 0
+            )
+            for spec in signature.inputs
+        }
+        symbols = [dim for spec in signature.inputs for dim in spec.shape if isinstance(dim, str)]
+        specs = {spec.name: spec for spec in signature.inputs}
+        return cls(specs, fixed, len(set(symbols)) != len(symbols))
+
+
+_PREPARED: dict[int, tuple[Signature, _InputRules]] = {}
+"""Rules by the signature's id; the entry holds the signature, so the id stays its own."""
+_MAX_PREPARED = 256
+
+
+def _rules(signature: Signature) -> _InputRules:
+    entry = _PREPARED.get(id(signature))
+    if entry is not None and entry[0] is signature:
+        return entry[1]
+    if len(_PREPARED) >= _MAX_PREPARED:
+        _PREPARED.clear()
+    rules = _InputRules.of(signature)
+    _PREPARED[id(signature)] = (signature, rules)
+    return rules
 
 
 def check_shared_dimensions(signature: Signature, inputs: list[InferInput]) -> None:

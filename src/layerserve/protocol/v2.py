@@ -9,7 +9,6 @@ batch result lines (``json_outputs``) are written by it alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from math import prod
 from typing import Any, Final
 
 import numpy as np
@@ -80,20 +79,28 @@ def _decode_input(raw: Any, binary: memoryview, offset: int) -> tuple[InferInput
 
 
 def _shape(raw: Any, name: str) -> tuple[int, ...]:
-    if not isinstance(raw, list) or not all(
-        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in raw
-    ):
-        raise InvalidInputError(f"input '{name}' needs a 'shape' of non-negative integers")
+    if not isinstance(raw, list):
+        raise _not_a_shape(name)
+    for dim in raw:
+        if type(dim) is not int or dim < 0:  # JSON integers; booleans are not dimensions
+            raise _not_a_shape(name)
     if len(raw) > MAX_RANK:
         raise InvalidInputError(
             f"input '{name}' has rank {len(raw)}; at most {MAX_RANK} is allowed"
         )
-    if prod(dim or 1 for dim in raw) > MAX_SPAN:
+    span = 1
+    for dim in raw:
+        span *= dim or 1
+    if span > MAX_SPAN:
         raise InvalidInputError(
             f"input '{name}' has shape {raw}: the product of its non-zero dimensions must "
             f"be at most 2^53, even for an empty tensor"
         )
     return tuple(raw)
+
+
+def _not_a_shape(name: str) -> InvalidInputError:
+    return InvalidInputError(f"input '{name}' needs a 'shape' of non-negative integers")
 
 
 def _decode_outputs(raw: Any) -> list[RequestedOutput] | None:

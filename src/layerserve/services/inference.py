@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from layerserve.domain.errors import LayerserveError, ModelNotReadyError
-from layerserve.domain.manifest import Manifest
 from layerserve.domain.tensors import (
     InferOutput,
     InferRequest,
@@ -63,34 +62,35 @@ class InferenceService:
         return ready
 
     def infer(self, resolution: Resolution, request: InferRequest) -> InferResult:
+        """Validate ``request`` against the version's signature and run it (one pass over
+        inputs and outputs each: this runs on every request)."""
         record = resolution.record
-        manifest = record.manifest
+        signature = record.manifest.signature
         loaded = self.loader.get(record)  # a version that cannot serve answers so first
-        check_inputs(manifest.signature, request.inputs)
-        check_outputs(manifest.signature, request.outputs)
-        names = _output_names(manifest, request)
-        feeds = {item.name: item.array for item in request.inputs}
+        check_inputs(signature, request.inputs)
+        requested = request.outputs
+        if requested:
+            check_outputs(signature, requested)
+            names = [item.name for item in requested]
+        else:
+            names = [spec.name for spec in signature.outputs]
+        feeds = {}
+        elements = 0
+        for item in request.inputs:
+            feeds[item.name] = item.array
+            elements += item.array.size
         started = time.perf_counter()
         arrays = loaded.model.run(feeds, names)
         run_s = time.perf_counter() - started
-        binary = _binary_flags(request, names)
+        binary = request.binary_outputs
+        if requested:
+            flags = [item.binary or binary for item in requested]
+        else:
+            flags = [binary] * len(names)
         outputs = [
             InferOutput(name, array, flag)
-            for name, array, flag in zip(names, arrays, binary, strict=True)
+            for name, array, flag in zip(names, arrays, flags, strict=True)
         ]
         response = InferResponse(record.model, record.version, outputs, request.id)
         by_name = dict(zip(names, arrays, strict=True))
-        elements = sum(int(array.size) for array in feeds.values())
         return InferResult(response, resolution, run_s, by_name, elements)
-
-
-def _output_names(manifest: Manifest, request: InferRequest) -> list[str]:
-    if request.outputs:
-        return [item.name for item in request.outputs]
-    return [spec.name for spec in manifest.signature.outputs]
-
-
-def _binary_flags(request: InferRequest, names: list[str]) -> list[bool]:
-    if not request.outputs:
-        return [request.binary_outputs] * len(names)
-    return [item.binary or request.binary_outputs for item in request.outputs]
