@@ -31,7 +31,7 @@ MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
 LAYERS = (
     ("raw", "session.run"),
-    ("service", "+ codec, service"),
+    ("service", "+ data plane"),
     ("asgi", "+ Mangum, FastAPI"),
     ("handler", "+ Powertools = handler"),
 )

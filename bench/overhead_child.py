@@ -33,7 +33,7 @@ from layerserve.bootstrap import build_inference_service
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
 from layerserve.lambdas import inference
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
-from layerserve.protocol.v2 import decode_infer_request, encode_infer_response
+from layerserve.services.data_plane import DataPlane, InferCall
 from layerserve.settings import InferenceSettings
 
 # The asgi layer is timed without log_metrics, which would flush: a dimension set there
@@ -182,14 +182,14 @@ def _asgi_call(event: dict[str, Any], context: Any) -> Callable[[], object]:
 def _service_call(
     settings: InferenceSettings, case: Case, body: bytes, headers: dict[str, str]
 ) -> Callable[[], object]:
-    """Codec and data plane without HTTP: decode, resolve, run, encode."""
-    service = build_inference_service(settings)
+    """The data plane without HTTP: resolve, decode, validate, run, encode (no observer)."""
+    plane = DataPlane(build_inference_service(settings))
     header_length = headers.get("inference-header-content-length")
 
     def call() -> object:
-        decoded = decode_infer_request(body, header_length)
-        result = service.infer(service.resolve(case.model, None), decoded)
-        return encode_infer_response(result.response)
+        return plane.infer(
+            InferCall("v2", case.model, None, body=body, header_length=header_length)
+        )
 
     return call
 

@@ -21,13 +21,14 @@ from layerserve.protocol.json_values import parse_json
 HEADER_LENGTH: Final = "inference-header-content-length"
 """The header naming the JSON header's length (lower case, as ASGI servers give it)."""
 _LENGTH = struct.Struct("<I")
+_NO_TAIL: Final = memoryview(b"")
 
 
 def split_body(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
     """JSON header and the binary tail (empty without the binary extension)."""
-    view = memoryview(body)
     if header_length is None:
-        return parse_json(body), view[len(body) :]
+        return parse_json(body), _NO_TAIL
+    view = memoryview(body)
     try:
         length = int(header_length)
     except ValueError:

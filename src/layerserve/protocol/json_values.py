@@ -81,7 +81,7 @@ def convert_parsed(
         return parsed
     if kind == "O" and dtype.kind in "iu":
         return _object_integers(name, datatype, dtype, parsed)
-    allowed = {"BOOL": "b"}.get(datatype, "iu" if dtype.kind in "iu" else "iuf")
+    allowed = "b" if datatype == "BOOL" else "iu" if dtype.kind in "iu" else "iuf"
     if kind not in allowed:
         raise InvalidInputError(f"input '{name}' data does not fit datatype {datatype}")
     if dtype.kind in "iu" and not _fits(parsed, dtype):
