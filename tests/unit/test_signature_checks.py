@@ -47,6 +47,28 @@ def test_shared_names_that_disagree_are_the_callers(
         check_inputs(TOKENS, _inputs(ids, mask, (1, 2)))
 
 
+def test_a_name_shared_within_one_input_is_checked_too() -> None:
+    square = Signature(
+        inputs=(TensorSpec(name="m", datatype="FP32", shape=("n", "n", 3)),), outputs=()
+    )
+    check_inputs(square, [InferInput("m", "FP32", (2, 2, 3), np.zeros((2, 2, 3), np.float32))])
+    with pytest.raises(InvalidInputError, match="'m' has 2 on axis 0, 'm' has 4 on axis 1"):
+        check_inputs(square, [InferInput("m", "FP32", (2, 4, 3), np.zeros((2, 4, 3), np.float32))])
+    with pytest.raises(InvalidInputError, match="size 4 on axis 2, the model expects 3"):
+        check_inputs(square, [InferInput("m", "FP32", (2, 2, 4), np.zeros((2, 2, 4), np.float32))])
+
+
+def test_equal_signatures_keep_their_own_checks() -> None:
+    """The prepared checks belong to one signature object, never to a look-alike."""
+    for size in (2, 3, 2):
+        fixed = Signature(
+            inputs=(TensorSpec(name="x", datatype="FP32", shape=("batch", size)),), outputs=()
+        )
+        check_inputs(fixed, [InferInput("x", "FP32", (1, size), np.zeros((1, size), np.float32))])
+        with pytest.raises(InvalidInputError, match=f"the model expects {size}"):
+            check_inputs(fixed, [InferInput("x", "FP32", (1, 9), np.zeros((1, 9), np.float32))])
+
+
 def test_a_signature_agrees_with_itself() -> None:
     assert signature_mismatch(TOKENS, TOKENS) is None
 
