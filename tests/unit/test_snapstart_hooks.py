@@ -16,18 +16,22 @@ def test_register_adds_prime_before_the_snapshot_and_restore_after(
 ) -> None:
     monkeypatch.setattr(snapshot_restore_py, "_before_snapshot_registry", [])
     monkeypatch.setattr(snapshot_restore_py, "_after_restore_registry", [])
-    assert inference_snapstart.register()
-    assert [f for f, _, _ in snapshot_restore_py.get_before_snapshot()] == [
-        inference_snapstart.prime
+    assert inference_snapstart.register(_no_function)
+    assert snapshot_restore_py.get_before_snapshot() == [
+        (inference_snapstart.prime, (_no_function,), {})
     ]
-    assert [f for f, _, _ in snapshot_restore_py.get_after_restore()] == [
-        inference_snapstart.restore
+    assert snapshot_restore_py.get_after_restore() == [
+        (inference_snapstart.restore, (_no_function,), {})
     ]
 
 
 def test_register_is_a_no_op_without_the_runtime_module(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(__import__("sys").modules, "snapshot_restore_py", None)
-    assert inference_snapstart.register() is False
+    assert inference_snapstart.register(_no_function) is False
+
+
+def _no_function() -> inference_snapstart.SnapStartFunction:
+    raise AssertionError("registering must not build the function")
 
 
 def test_warm_up_inputs_follow_the_signature() -> None:

@@ -8,8 +8,8 @@ runtime; the PyPI package ``snapshot-restore-py`` stands in for it locally):
 - before the snapshot, ``prime``: waits for the default versions the init phase loads
   (verified, decompressed, sessions created), loads every version a default alias routes
   to, runs each loaded version once on inputs made from its signature (so onnxruntime's
-  lazy allocations land in the snapshot), builds the FastAPI app and the Mangum adapter,
-  sends one request through them and exercises Powertools once. Nothing unique is made.
+  lazy allocations land in the snapshot), sends one request through the FastAPI app and
+  the Mangum adapter and exercises Powertools once. Nothing unique is made.
 - after restore, ``restore``: reseeds the random module, builds new AWS clients and a new
   registry catalog (empty cache: a promote after publication is seen; its own random
   source for unkeyed canary choices), and restarts the metric record's cold start with
@@ -18,7 +18,8 @@ runtime; the PyPI package ``snapshot-restore-py`` stands in for it locally):
 Nothing here reads ``AWS_LAMBDA_LOG_GROUP_NAME``/``AWS_LAMBDA_LOG_STREAM_NAME`` (SnapStart
 environments lack them) or credentials: boto3 finds the container endpoint itself.
 Without SnapStart the hooks are registered but never called, and the init phase is the
-one ``inference_init`` describes. ``functions/inference/app.py`` calls ``register()``.
+one ``bootstrap.inference_init`` describes. ``functions/inference/app.py`` calls
+``register()`` with the function it built (``bootstrap.inference``).
 """
 
 from __future__ import annotations
@@ -27,20 +28,39 @@ import gc
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from layerserve.bootstrap import reconnect_inference_service
 from layerserve.domain.datatypes import numpy_dtype
 from layerserve.domain.errors import LayerserveError
 from layerserve.domain.manifest import Signature
 from layerserve.lambdas import inference
 from layerserve.services.inference import InferenceService
 from layerserve.services.loading import Arrays, LoadedVersion
+from layerserve.settings import InferenceSettings
 
 log = logging.getLogger(__name__)
+
+
+class SnapStartFunction(Protocol):
+    """What the hooks prime and restore (``bootstrap.inference.InferenceHandler``)."""
+
+    @property
+    def settings(self) -> InferenceSettings: ...
+    @property
+    def service(self) -> InferenceService: ...
+    @property
+    def adapter(self) -> inference.Handler: ...
+    def ready(self) -> None: ...
+    def cold_start(self, init_ms: float) -> None: ...
+    def reconnect(self) -> None: ...
+
+
+Function = Callable[[], SnapStartFunction]
+"""The function of this environment (built on its first use if its init phase failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +74,29 @@ class Primed:
     seconds: float
 
 
-def register() -> bool:
-    """Register ``prime`` and ``restore`` with the runtime; False without the hooks module."""
+def register(function: Function) -> bool:
+    """Register ``prime`` and ``restore`` of ``function`` with the runtime; False without
+    the hooks module."""
     try:
         from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:  # not a Lambda runtime, and the local package is not installed
         return False
-    register_before_snapshot(prime)
-    register_after_restore(restore)
+    register_before_snapshot(prime, function)
+    register_after_restore(restore, function)
     return True
 
 
-def prime() -> Primed:
+def prime(function: Function) -> Primed:
     """Everything the first request would do once, done before the snapshot."""
     started = time.perf_counter()
-    adapter = inference.asgi_adapter()  # awaits the init phase's loading
-    serving = inference.serving
-    assert serving is not None  # asgi_adapter sets it
+    serving = function()
+    serving.ready()  # awaits the init phase's loading
     if serving.settings.preload == "default":  # LAYERSERVE_PRELOAD=none: loads on demand
         _load_default_routes(serving.service)
     loaded = serving.service.loader.loaded()
     warmed = [_name(version) for version in loaded if _warm_up(version)]
     context: Any = _PrimingContext()  # what Mangum reads of a Lambda context
-    adapter(_LIVE_EVENT, context)
+    serving.adapter(_LIVE_EVENT, context)
     _exercise_powertools()
     gc.collect()
     gc.freeze()  # what priming made is long-lived: later collections skip it
@@ -85,17 +105,13 @@ def prime() -> Primed:
     return primed
 
 
-def restore() -> None:
+def restore(function: Function) -> None:
     """Make this restored environment unique and connected; the models stay loaded."""
     started = time.perf_counter()
     random.seed()  # from the OS: every restored environment draws its own sequence
-    serving = inference.serving
-    if serving is None:  # priming never ran: the first request builds everything
-        return
-    reconnect_inference_service(serving.service, serving.settings)
-    restore_ms = (time.perf_counter() - started) * 1000.0
-    serving.records.restart(restore_ms)
-    inference.record_init_time(restore_ms)
+    serving = function()  # built before the snapshot: priming used it
+    serving.reconnect()
+    serving.cold_start((time.perf_counter() - started) * 1000.0)
 
 
 def _load_default_routes(service: InferenceService) -> None:
