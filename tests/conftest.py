@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from layerserve.adapters.metric_log import stdout_line
 from tests import onnx_builders
 from tests.packaged import package
 
@@ -57,13 +58,13 @@ def inference_handler(inference_environment: None) -> Invoke:
     return invoke_on_first_use()
 
 
-def invoke_on_first_use(record_sink: Callable[[bytes], None] | None = None) -> Invoke:
+def invoke_on_first_use(record_sink: Callable[[bytes], None] = stdout_line) -> Invoke:
     """The real handler, built on its first call (a cold start) from the settings then, so
-    a test may set more first; metric records go to ``record_sink`` (default stdout)."""
+    a test may set more first; metric records go to ``record_sink``."""
     from layerserve.bootstrap.inference import OnFirstUse
     from layerserve.local.events import FakeLambdaContext
 
-    function = OnFirstUse() if record_sink is None else OnFirstUse(record_sink)
+    function = OnFirstUse(record_sink)
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         return function.handler(event, FakeLambdaContext())
