@@ -15,12 +15,11 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.metrics.provider import cold_start
 from aws_lambda_powertools.shared.constants import LAMBDA_INITIALIZATION_TYPE
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mangum import Mangum
 
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver, lambda_metrics
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
-from layerserve.lambdas.apigw import HANDLERS
+from layerserve.lambdas.apigw import ApiGatewayAdapter
 from layerserve.lambdas.inference_init import begin, take_started
 from layerserve.services.inference import InferenceService
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
@@ -51,7 +50,7 @@ serving: Serving | None = None
 
 
 @cache
-def asgi_adapter() -> Mangum:
+def asgi_adapter() -> ApiGatewayAdapter:
     """Built once per execution environment: settings, catalog, preloaded models.
 
     The init phase may already be under way (``inference_init``): then it is awaited.
@@ -64,7 +63,7 @@ def asgi_adapter() -> Mangum:
     serving = Serving(settings, service, records)
     limits = InferenceLimits(settings.max_body_bytes, settings.max_response_bytes)
     app = create_inference_app(service, limits, observer)
-    return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
+    return ApiGatewayAdapter(app)
 
 
 def record_init_time(init_ms: float) -> None:
