@@ -25,6 +25,9 @@ def _app(chunks: list[bytes], content_type: bytes = b"application/octet-stream")
     return app
 
 
+CONTEXT: Any = FakeLambdaContext()  # has what Mangum reads
+
+
 def _event() -> dict[str, Any]:
     return http_api_event("POST", "/v2/models/m/infer", b"{}", {"host": "test.local"})
 
@@ -37,14 +40,14 @@ def test_one_body_message_is_the_body_itself() -> None:
 
 def test_chunked_bodies_are_joined_and_base64_encoded() -> None:
     adapter = ApiGatewayAdapter(_app([BLOB[:100], b"", BLOB[100:]]))
-    out = adapter(_event(), FakeLambdaContext())
+    out = adapter(_event(), CONTEXT)
     assert out["statusCode"] == 200 and out["isBase64Encoded"] is True
     assert base64.b64decode(out["body"]) == BLOB
 
 
 def test_text_bodies_stay_text() -> None:
     adapter = ApiGatewayAdapter(_app([b'{"a":', b"1}"], b"application/json"))
-    out = adapter(_event(), FakeLambdaContext())
+    out = adapter(_event(), CONTEXT)
     assert out["body"] == '{"a":1}' and out["isBase64Encoded"] is False
 
 
@@ -52,5 +55,5 @@ def test_an_app_that_fails_before_answering_gets_mangum_s_500() -> None:
     async def failing(scope: Scope, receive: Receive, send: Send) -> None:
         raise RuntimeError("boom")
 
-    out = ApiGatewayAdapter(failing)(_event(), FakeLambdaContext())
+    out = ApiGatewayAdapter(failing)(_event(), CONTEXT)
     assert out["statusCode"] == 500 and out["body"] == "Internal Server Error"
