@@ -113,10 +113,11 @@ def _load_default_routes(service: InferenceService) -> None:
 WARM_UP_LENGTHS = (1, 128)
 """Sizes given in turn to the dynamic dimensions after the first (sequence lengths, image
 sides); a dynamic first (batch) dimension stays 1, as in most first requests. 128 tokens
-is a typical request to a sentence encoder: its activations then have their arena chunks
-and memory plan before the snapshot, and a restored environment's first request at that
-size or below allocates nothing new (a warm-up at length 1 alone left the first
-``[1, 128]`` request to grow the arena and plan its memory after the restore)."""
+is a typical request to a sentence encoder: onnxruntime's arena then holds chunks for
+activations of that size before the snapshot. With a warm-up at length 1 alone, the
+second ``[1, 128]`` request of every restored MiniLM environment still faulted in ~1,500
+fresh pages (the planned memory block of a new shape is allocated on its second run);
+now it faults ~10 (bench/README.md)."""
 WARM_UP_RUNS = 2
 """Runs per shape: onnxruntime records a shape's allocations on its first run and
 allocates that shape's planned memory block on the next one."""
