@@ -239,9 +239,11 @@ def _cpu_ratio(restores: list[dict[str, Any]], cold_runs: list[dict[str, float]]
     """The same ratio in CPU time, which waiting for a core on a busy machine leaves out."""
     restore_cpu = statistics.median(r["since_fork_cpu_s"] for r in restores)
     cold_cpu = medians(cold_runs)["cpu_s"]
+    faults = statistics.median(r["page_faults"] for r in restores)
     return (
         f"in CPU time: fork→answer {restore_cpu * 1000:.1f} ms (the child's own) / cold start "
-        f"{cold_cpu * 1000:.1f} ms (all its threads) = {restore_cpu / cold_cpu:.1%}"
+        f"{cold_cpu * 1000:.1f} ms (all its threads) = {restore_cpu / cold_cpu:.1%}; "
+        f"{faults:.0f} page faults from the fork to the answer"
     )
 
 

@@ -57,6 +57,7 @@ def main(event_file: str, children: int) -> None:
                 "answer_s": child.answer_s,
                 "since_fork_s": child.since_fork_s,
                 "since_fork_cpu_s": child.since_fork_cpu_s,
+                "page_faults": child.page_faults,
                 "artifact_reads": _artifact_reads(child.opened),
                 "sessions_created": child.sessions_created,
                 "correct": _same_answer(child.response, reference),
