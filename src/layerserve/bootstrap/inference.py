@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from mangum import Mangum
 
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.bootstrap.inference_init import InitPhase, begin
 from layerserve.bootstrap.inference_service import reconnect_inference_service
-from layerserve.lambdas.apigw import HANDLERS
+from layerserve.lambdas.apigw import ApiGatewayAdapter
 from layerserve.lambdas.inference import SERVICE, Handler, make_inference_handler, metrics
 from layerserve.services.inference import InferenceService
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
@@ -46,7 +45,7 @@ class InferenceHandler:
     service: InferenceService
     records: MetricRecordObserver
     """The per-request metric record lines (their cold start and ``InitTime``)."""
-    adapter: Mangum
+    adapter: ApiGatewayAdapter
     """Mangum over the FastAPI app, without the handler's logging context and metrics."""
     init: InitPhase
     handler: Handler = field(init=False)
@@ -95,11 +94,10 @@ def build_inference_handler(
 
 def _asgi_adapter(
     service: InferenceService, settings: InferenceSettings, observer: RequestObserver
-) -> Mangum:
+) -> ApiGatewayAdapter:
     """The FastAPI app over the service, behind the Mangum adapter."""
     limits = InferenceLimits(settings.max_body_bytes, settings.max_response_bytes)
-    app = create_inference_app(service, limits, observer)
-    return Mangum(app, lifespan="off", custom_handlers=HANDLERS)  # type: ignore[arg-type]
+    return ApiGatewayAdapter(create_inference_app(service, limits, observer))
 
 
 def _observers(
