@@ -13,7 +13,7 @@ from layerserve.domain.durations import parse_duration
 from layerserve.domain.errors import InvalidInputError, ModelNotFoundError
 from layerserve.domain.manifest import ArtifactInfo, TensorSpec
 from layerserve.domain.tensors import InferOutput, InferResponse
-from layerserve.services.metrics_report import metrics_window
+from layerserve.services.metrics.report import metrics_window
 from layerserve.services.registry_catalog import RegistryCatalog
 
 
