@@ -15,7 +15,7 @@ from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry import HistoryAction
 from layerserve.domain.rollup import AliasRoute
 from layerserve.domain.size_match import size_class
-from layerserve.services.canary_actions import GUARDRAILS_ACTOR
+from layerserve.services.canary.actions import GUARDRAILS_ACTOR
 from layerserve.services.metrics.query import route_rollup, window_rollup
 from layerserve.services.registry import RegisterVersion
 from layerserve.services.registry_catalog import RegistryCatalog

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from layerserve.domain.errors import ConflictError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Decision, Figure, evaluate
 from layerserve.domain.metric_record import ErrorKind
-from layerserve.services.guardrails import GuardedCanary, run_guardrails
+from layerserve.services.canary.guardrails import GuardedCanary, run_guardrails
 from layerserve.services.metrics.aggregation import fold_events
 from layerserve.services.metrics.query import route_rollup
 from tests.metric_factories import T0, InMemoryRollups, log_events, traffic
