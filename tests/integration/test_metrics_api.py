@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.api.registry_app import create_registry_app
-from layerserve.cli.registry import register_commands
+from layerserve.cli.registry.group import register_commands
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.services.metrics.aggregation import fold_events
 from layerserve.services.registry import Canary, Promote, RegisterVersion

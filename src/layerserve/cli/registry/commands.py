@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from layerserve.adapters.s3_artifacts import S3Artifacts
-from layerserve.cli.failures import add_command, describe, fail
+from layerserve.cli.failures import describe, fail
 from layerserve.cli.registry import render
 from layerserve.cli.registry.client import RegistryClient, path
 from layerserve.cli.registry.policy import policy_body
@@ -273,9 +273,3 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     status,
     history,
 )
-
-
-def register_commands(app: typer.Typer) -> None:
-    """Add the deployer commands to the ``layerserve`` app."""
-    for command in COMMANDS:
-        add_command(app, command)
