@@ -7,9 +7,9 @@ from pathlib import Path
 
 from layerserve.domain.errors import IncompatibleSignatureError, NotFoundError
 from layerserve.domain.guardrails import CanaryPolicy
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.layout import MANIFEST_FILE, layer_location
+from layerserve.domain.manifest import Manifest
 from layerserve.domain.versions import version_key
-from layerserve.services.catalog import LAYER_PREFIX
 from layerserve.services.registry import Canary, Promote, RegisterVersion, RegistryService
 
 ACTOR = "layerserve-dev"
@@ -50,7 +50,7 @@ def _register_all(service: RegistryService, model_dir: Path) -> list[str]:
     versions = []
     for manifest_path in sorted(model_dir.glob(f"*/{MANIFEST_FILE}")):
         manifest = Manifest.from_json(manifest_path.read_bytes())
-        location = f"{LAYER_PREFIX}{manifest.name}/{manifest.version}"
+        location = layer_location(manifest.name, manifest.version)
         command = RegisterVersion(manifest=manifest, location=location, reason="local stack seed")
         service.versions.register(manifest.name, command, ACTOR)
         versions.append(manifest.version)

@@ -18,8 +18,9 @@ from layerserve.cli.registry import render
 from layerserve.cli.registry.client import RegistryClient, path
 from layerserve.cli.registry.policy import policy_body
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE, Manifest
-from layerserve.domain.registry import S3Uri, layer_location, upload_keys
+from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE, layer_location, upload_keys
+from layerserve.domain.manifest import Manifest
+from layerserve.domain.registry import S3Uri
 
 Endpoint = Annotated[
     str,

@@ -5,11 +5,6 @@ static ``adapters.layer_catalog.LayerCatalog`` (every version under a models roo
 ``registry.RegistryCatalog`` (aliases and canary routes from the registry, cached).
 """
 
-from layerserve.services.catalog.ports import (
-    LAYER_PREFIX,
-    ModelCatalog,
-    Resolution,
-    VersionRecord,
-)
+from layerserve.services.catalog.ports import ModelCatalog, Resolution, VersionRecord
 
-__all__ = ["LAYER_PREFIX", "ModelCatalog", "Resolution", "VersionRecord"]
+__all__ = ["ModelCatalog", "Resolution", "VersionRecord"]
