@@ -14,6 +14,7 @@ from layerserve.domain.layout import (
     parse_upload_key,
     upload_keys,
     version_dir,
+    version_of,
 )
 
 
@@ -53,3 +54,9 @@ def test_upload_keys_round_trip() -> None:
     assert parse_upload_key("artifacts/m/1/other.bin") is None
     assert parse_upload_key("uploads/m/1/model.onnx.zst") is None
     assert parse_upload_key("artifacts/m/1/2/model.onnx.zst") is None
+
+
+def test_a_manifest_path_names_its_version() -> None:
+    root = PurePosixPath("/opt/models")
+    manifest = version_dir(root, "iris", "1.2") / "manifest.json"
+    assert version_of(manifest) == ("iris", "1.2")

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from layerserve.domain.errors import InvalidModelError, ModelNotFoundError, VersionNotFoundError
-from layerserve.domain.layout import MANIFEST_GLOB, layer_location
+from layerserve.domain.layout import MANIFEST_GLOB, layer_location, version_of
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.versions import latest
 from layerserve.services.catalog import Resolution, VersionRecord
@@ -101,15 +101,15 @@ class LayerCatalog:
 
 
 def _read_record(manifest_path: Path) -> VersionRecord:
-    folder = manifest_path.parent
     try:
         manifest = Manifest.from_json(manifest_path.read_bytes())
     except (OSError, ValidationError) as exc:
         raise InvalidModelError(f"unreadable manifest {manifest_path}: {exc}") from exc
-    if (manifest.name, manifest.version) != (folder.parent.name, folder.name):
+    name, version = version_of(manifest_path)
+    if (manifest.name, manifest.version) != (name, version):
         raise InvalidModelError(
             f"manifest {manifest_path} names {manifest.name}/{manifest.version}, "
-            f"but lies in {folder.parent.name}/{folder.name}"
+            f"but lies in {name}/{version}"
         )
     location = layer_location(manifest.name, manifest.version)
     return VersionRecord(manifest.name, manifest.version, manifest, location)

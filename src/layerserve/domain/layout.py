@@ -39,6 +39,13 @@ def version_dir(models_root: P, name: str, version: str) -> P:
     return models_root / name / version
 
 
+def version_of(file: PurePath) -> tuple[str, str]:
+    """``(name, version)`` that the folders around a version's file (a manifest found
+    with ``MANIFEST_GLOB``) name."""
+    folder = file.parent
+    return folder.parent.name, folder.name
+
+
 def layer_location(name: str, version: str) -> str:
     """The registry location of a version shipped in the model layer."""
     return f"{_LAYER_PREFIX}{name}/{version}"
