@@ -1,6 +1,6 @@
 """What a model layer holds, each artifact hashed against its manifest before it counts.
 
-Read on deploy (``bootstrap.sync_model_layer``) and when the local stack seeds its
+Read on deploy (the model layer's custom resource) and when the local stack seeds its
 registry, so both register exactly the versions that can serve.
 """
 
