@@ -35,7 +35,7 @@ from layerserve.services.packaging import PackageRequest, package_model
 from layerserve.services.registry import Canary, Promote, RegisterVersion
 from tests import onnx_builders
 from tests.apigw import http_api_event
-from tests.conftest import Invoke
+from tests.conftest import Invoke, invoke_on_first_use
 from tests.packaged import package
 from tests.registry_support import TABLE, AwsRegistry, moto_registry
 
@@ -141,12 +141,10 @@ def deliver(metrics: ModuleType, payload: dict[str, Any]) -> None:
     metrics.handler(payload, FakeLambdaContext())
 
 
-def moto_stack(
-    monkeypatch: pytest.MonkeyPatch, models_root: Path, inference_handler: Invoke
-) -> Iterator[Stack]:
-    """Versions registered from ``models_root``, production on 1, records flowing to rollups."""
-    from layerserve.lambdas import inference
+def moto_stack(monkeypatch: pytest.MonkeyPatch, models_root: Path) -> Iterator[Stack]:
+    """Versions registered from ``models_root``, production on 1, records flowing to rollups.
 
+    Needs the ``inference_environment`` fixture (the inference function's settings)."""
     for aws in moto_registry(monkeypatch):
         ensure_table(aws.dynamodb, ROLLUPS)
         for version in ("1", "2", "3", "4"):
@@ -161,6 +159,5 @@ def moto_stack(
         monkeypatch.setenv("LAYERSERVE_ROLLUPS_TABLE", ROLLUPS)
         metrics = importlib.reload(importlib.import_module("layerserve.lambdas.metrics"))
         logs = LogSubscription(partial(deliver, metrics))
-        monkeypatch.setattr(inference, "record_sink", logs.write)
         rollups = DynamoDBRollups(ROLLUPS, aws.dynamodb)
-        yield Stack(aws, inference_handler, logs, metrics, rollups)
+        yield Stack(aws, invoke_on_first_use(logs.write), logs, metrics, rollups)

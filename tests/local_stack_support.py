@@ -14,12 +14,11 @@ from layerserve.local.stack import LocalStack, StackOptions
 @contextmanager
 def local_stack(options: StackOptions) -> Iterator[LocalStack]:
     """A stack to ``start()``; stopped, and its handlers and environment forgotten, on exit."""
-    from layerserve.lambdas import inference, metrics, registry
+    from layerserve.lambdas import metrics, registry
 
     saved = dict(os.environ)
-    sink = inference.record_sink
-    caches = (inference.asgi_adapter, registry.registry_service, registry.asgi_adapter,
-              metrics.rollups, metrics.registry_actions)  # fmt: skip
+    caches = (registry.registry_service, registry.asgi_adapter, metrics.rollups,
+              metrics.registry_actions)  # fmt: skip
     for cached in caches:
         cached.cache_clear()
     stack = LocalStack(options)
@@ -29,7 +28,6 @@ def local_stack(options: StackOptions) -> Iterator[LocalStack]:
         if stack.endpoint is not None:  # the emulator's state is process-wide
             httpx.post(f"{stack.endpoint}/moto-api/reset", timeout=30)
         stack.stop()
-        inference.record_sink = sink
         for cached in caches:
             cached.cache_clear()
         os.environ.clear()

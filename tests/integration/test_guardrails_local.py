@@ -20,14 +20,13 @@ POLICY = CanaryPolicy(steps=(50, 100), bake_seconds=0, min_samples=10, max_p99_r
 
 
 @pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
     """``layerserve dev --canary 50`` with a policy: stable 3 (y = x), canary 4 (y = x + 3)."""
-    from layerserve.lambdas import inference, metrics, registry
+    from layerserve.lambdas import metrics, registry
 
     saved = dict(os.environ)
-    monkeypatch.setattr(inference, "record_sink", None)  # restored afterwards
-    caches = (inference.asgi_adapter, registry.registry_service, registry.asgi_adapter,
-              metrics.rollups, metrics.registry_actions)  # fmt: skip
+    caches = (registry.registry_service, registry.asgi_adapter, metrics.rollups,
+              metrics.registry_actions)  # fmt: skip
     for cached in caches:
         cached.cache_clear()
     root = build_layer(tmp_path / "layer")

@@ -173,15 +173,12 @@ def test_open_routes_pass_anything(gateway: str) -> None:
 
 # --- the local stack in each InferenceAuth mode ----------------------------------------------
 @pytest.fixture(params=["NONE", "AWS_IAM", "JWT"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[LocalStack, str]]:
-    from layerserve.lambdas import inference, metrics, registry
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LocalStack, str]]:
+    from layerserve.lambdas import metrics, registry
 
     saved = dict(os.environ)
-    monkeypatch.setattr(inference, "record_sink", None)
-    caches = (inference.asgi_adapter, registry.registry_service, registry.asgi_adapter,
-              metrics.rollups, metrics.registry_actions)  # fmt: skip
+    caches = (registry.registry_service, registry.asgi_adapter, metrics.rollups,
+              metrics.registry_actions)  # fmt: skip
     for cached in caches:
         cached.cache_clear()
     options = StackOptions(

@@ -134,14 +134,16 @@ class LocalStack:
         os.environ.update(settings)
 
     def _routes(self) -> list[Route]:
-        from layerserve.lambdas import inference, metrics, registry
+        from layerserve.bootstrap.inference import build_inference_handler
+        from layerserve.lambdas import metrics, registry
+        from layerserve.settings import InferenceSettings
 
         # The metrics function's init phase: its clients exist before its first tick, which
         # would otherwise build them while requests wait for the interpreter.
         metrics.rollups()
         metrics.registry_actions()
         logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
-        inference.record_sink = logs.write
+        inference = build_inference_handler(InferenceSettings(), record_sink=logs.write).handler
         # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
         # batches, not one large one per tick that holds the interpreter while requests wait.
         self._tickers.append(Ticker(min(self.options.tick_s, LOG_DELIVERY_S), logs.flush))
@@ -150,11 +152,11 @@ class LocalStack:
             ticker.start()
         iam = SigV4Authorizer(self.signing_secrets())
         models = self._inference_authorizer(iam)
-        v2 = Route("/v2", inference.handler)  # health and server metadata stay open
+        v2 = Route("/v2", inference)  # health and server metadata stay open
         return [
             v2,
-            Route("/v2/models", inference.handler, models, lock=v2.lock),  # the same function
-            Route("/v1", inference.handler, models, lock=v2.lock),
+            Route("/v2/models", inference, models, lock=v2.lock),  # the same function
+            Route("/v1", inference, models, lock=v2.lock),
             Route(
                 "/registry",
                 only_served_layer_versions(registry.handler, self.options.models_root),

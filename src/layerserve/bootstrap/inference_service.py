@@ -1,20 +1,20 @@
-"""Wiring: settings in, ready-to-serve objects out. Entry points call these."""
+"""The inference service over its adapters: catalog, artifact sources, loader, sessions.
+
+Shared by the inference function and the batch function, which serve the same models.
+AWS clients are created here unless the caller injects them.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.adapters.layer_artifacts import LayerArtifacts
 from layerserve.adapters.layer_catalog import LayerCatalog
-from layerserve.adapters.model_layer import read_layer_versions
 from layerserve.adapters.onnx_runtime import OrtSessionFactory
 from layerserve.services.catalog import ModelCatalog
 from layerserve.services.inference import InferenceService
 from layerserve.services.loading import ArtifactSource, ModelLoader, RoutedArtifacts
-from layerserve.services.registry import RegistryService
-from layerserve.services.registry.layer_sync import LayerSync, sync_layer_versions
 from layerserve.settings import InferenceSettings
 
 if TYPE_CHECKING:
@@ -82,15 +82,3 @@ def _registry_parts(
     catalog = RegistryCatalog(reader, ttl_s=settings.registry_ttl_s)
     artifacts = S3Artifacts(s3 or boto3.client("s3"))
     return catalog, S3ArtifactSource(artifacts, settings.scratch_dir / "s3")
-
-
-def sync_model_layer(service: RegistryService, models_dir: Path, actor: str) -> LayerSync:
-    """Register what the model layer mounted at ``models_dir`` holds (on deploy).
-
-    Each artifact is hashed against its manifest first: a broken one is not registered.
-    Manifests that cannot be read and broken artifacts count as problems, like conflicts.
-    """
-    layer = read_layer_versions(models_dir)
-    outcome = sync_layer_versions(service, layer.intact, actor)
-    outcome.problems[:0] = layer.problems
-    return outcome
