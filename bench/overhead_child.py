@@ -31,7 +31,8 @@ from layerserve.adapters.onnx_runtime import session_options
 from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.bootstrap import build_inference_service
 from layerserve.bootstrap.inference import InferenceHandler, build_inference_handler
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.layout import MANIFEST_FILE
+from layerserve.domain.manifest import Manifest
 from layerserve.lambdas.inference import metrics
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.services.data_plane import DataPlane, InferCall

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE
+from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE
 from layerserve.lambdas import registry as lambda_registry
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from tests import onnx_builders

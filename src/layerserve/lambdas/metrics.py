@@ -21,9 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from layerserve.adapters.cloudwatch_logs import decode_subscription
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
-from layerserve.services.aggregation import fold_events
-from layerserve.services.canary_actions import RegistryCanaryActions
-from layerserve.services.guardrails import CanaryActions, run_guardrails
+from layerserve.services.canary.actions import RegistryCanaryActions
+from layerserve.services.canary.guardrails import CanaryActions, run_guardrails
+from layerserve.services.metrics.aggregation import fold_events
 from layerserve.services.registry import RegistryService
 from layerserve.settings import GuardrailSettings, MetricsSettings
 
