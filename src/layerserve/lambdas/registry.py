@@ -16,12 +16,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
-from layerserve.api.registry_app import (
-    build_registry_service,
-    build_rollups,
-    create_registry_app,
-)
+from layerserve.api.registry_app import create_registry_app
 from layerserve.bootstrap import sync_model_layer
+from layerserve.bootstrap.registry import build_registry_service, build_rollups
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
 from layerserve.lambdas.model_layer_resource import is_custom_resource_event, on_custom_resource
 from layerserve.services.registry import (
