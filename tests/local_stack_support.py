@@ -14,12 +14,11 @@ from layerserve.local.stack import LocalStack, StackOptions
 @contextmanager
 def local_stack(options: StackOptions) -> Iterator[LocalStack]:
     """A stack to ``start()``; stopped, and its handlers and environment forgotten, on exit."""
-    from layerserve.lambdas import inference, metrics, registry
+    from layerserve.lambdas import inference, metrics
 
     saved = dict(os.environ)
     sink = inference.record_sink
-    caches = (inference.asgi_adapter, registry.registry_service, registry.asgi_adapter,
-              metrics.rollups, metrics.registry_actions)  # fmt: skip
+    caches = (inference.asgi_adapter, metrics.rollups, metrics.registry_actions)
     for cached in caches:
         cached.cache_clear()
     stack = LocalStack(options)

@@ -1,25 +1,67 @@
 """Wiring of the registry function: settings and injected clients in, its handler out.
 
-``build_registry_handler(settings, dynamodb=..., s3=...)`` is what Lambda runs (built once
-per execution environment by ``layerserve.lambdas.registry``); ``make_registry_handler``
-builds the same handler over a service the caller already has (the local stack).
+One function serves three triggers: S3 ``ObjectCreated`` notifications of the artifacts
+bucket register versions (``on_artifact_uploaded``), CloudFormation custom resource
+requests of a deploy register the model layer's versions (``model_layer_resource``),
+and everything else is an HTTP API request for ``api/registry_app.py`` through Mangum.
+
+``build_registry_handler(settings, dynamodb=..., s3=...)`` is what Lambda runs
+(``layerserve.lambdas.registry`` builds it on the first invocation);
+``make_registry_handler`` builds the same handler over a service the caller has.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools import Logger
+from mangum import Mangum
 
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.s3_artifacts import S3Artifacts
-from layerserve.services.registry import RegistryService
+from layerserve.api.registry_app import create_registry_app
+from layerserve.bootstrap.inference import sync_model_layer
+from layerserve.bootstrap.lazy import Handler
+from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
+from layerserve.lambdas.model_layer_resource import (
+    Sync,
+    is_custom_resource_event,
+    on_custom_resource,
+)
+from layerserve.services.aggregation import RollupReader
+from layerserve.services.registry import (
+    RegistryService,
+    UploadOutcome,
+    is_s3_event,
+    uploaded_objects,
+)
 from layerserve.settings import RegistrySettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
+
+logger = Logger(service="registry")
+
+
+def build_registry_handler(
+    settings: RegistrySettings,
+    *,
+    dynamodb: DynamoDBClient | None = None,
+    s3: S3Client | None = None,
+) -> Handler:
+    """The registry function's handler; clients are created here unless injected."""
+    dynamodb = dynamodb or boto3.client("dynamodb")
+    service = build_registry_service(settings, dynamodb=dynamodb, s3=s3)
+    return make_registry_handler(
+        service,
+        sync=partial(sync_model_layer, service, settings.models_dir),
+        rollups=build_rollups(settings, dynamodb=dynamodb),
+    )
 
 
 def build_registry_service(
@@ -43,3 +85,39 @@ def build_rollups(
     if not settings.rollups_table:
         return None
     return DynamoDBRollups(settings.rollups_table, dynamodb or boto3.client("dynamodb"))
+
+
+def make_registry_handler(
+    service: RegistryService, *, sync: Sync, rollups: RollupReader | None = None
+) -> Handler:
+    """The handler over ``service``; ``sync(actor)`` registers the mounted model layer."""
+    http = Mangum(create_registry_app(service, rollups=rollups), lifespan="off")
+
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if is_s3_event(event):
+            return on_artifact_uploaded(service, event)
+        if is_custom_resource_event(event):
+            return on_custom_resource(event, context, sync)
+        response: dict[str, Any] = http(event, context)
+        return response
+
+    return handler
+
+
+def on_artifact_uploaded(service: RegistryService, event: dict[str, Any]) -> dict[str, Any]:
+    """Register versions from uploaded objects; storage outages raise (Lambda retries)."""
+    if service.uploads is None:
+        raise ServiceUnavailableError("the registry has no artifacts bucket configured")
+    outcomes = []
+    for uploaded in uploaded_objects(event):
+        try:
+            outcome = service.uploads.handle(uploaded)
+        except LayerserveError as exc:
+            if is_retryable(exc):
+                raise  # an outage: Lambda retries the event
+            # a bad manifest, a conflicting duplicate, a broken artifact: retrying cannot help
+            outcome = UploadOutcome(uploaded.bucket, uploaded.key, "rejected", exc.message)
+        logger.info("artifact upload", extra=asdict(outcome))
+        outcomes.append(asdict(outcome))
+    return {"outcomes": outcomes}

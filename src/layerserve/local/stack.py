@@ -16,6 +16,8 @@ from typing import Any
 
 import boto3
 
+from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.registry import build_registry_handler, build_registry_service
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.auth import (
     Authorizer,
@@ -29,6 +31,14 @@ from layerserve.local.layer_registrations import only_served_layer_versions
 from layerserve.local.logs import LogSubscription, Ticker
 from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
+from layerserve.services.registry import RegistryService
+from layerserve.settings import (
+    BatchSettings,
+    GuardrailSettings,
+    InferenceSettings,
+    MetricsSettings,
+    RegistrySettings,
+)
 
 REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"local": "local"}
@@ -55,9 +65,47 @@ class StackOptions:
     """The template's InferenceAuth for the model routes: NONE, AWS_IAM or JWT."""
 
 
+@dataclass(frozen=True, slots=True)
+class StackSettings:
+    """What each function of the stack is configured with (in Lambda: its environment)."""
+
+    registry: RegistrySettings
+    metrics: MetricsSettings
+    guardrails: GuardrailSettings
+    batch: BatchSettings
+    inference: InferenceSettings
+
+
+def stack_settings(options: StackOptions) -> StackSettings:
+    names = options.names
+    models_dir = options.models_root.resolve()
+    return StackSettings(
+        registry=RegistrySettings(
+            registry_table=names.registry_table,
+            artifacts_bucket=names.artifacts_bucket,
+            rollups_table=names.rollups_table,
+            models_dir=models_dir,
+        ),
+        metrics=MetricsSettings(rollups_table=names.rollups_table),
+        guardrails=GuardrailSettings(
+            rollups_table=names.rollups_table, registry_table=names.registry_table
+        ),
+        batch=BatchSettings(idempotency_table=names.idempotency_table),
+        inference=InferenceSettings(
+            models_dir=models_dir,
+            scratch_dir=options.scratch_dir,
+            registry_table=names.registry_table,
+            registry_ttl_s=options.registry_ttl_s,
+        ),
+    )
+
+
 class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
+        self.settings = stack_settings(options)
+        self.registry: RegistryService | None = None
+        """The registry the stack seeded (set by ``start``)."""
         self.endpoint: str | None = None
         self.seeded: list[SeededModel] = []
         self._moto: Any = None
@@ -75,11 +123,11 @@ class LocalStack:
         self._configure_environment()
         if self.endpoint is not None:
             provision(self.options.names, self.client("dynamodb"), self.client("s3"))
-        from layerserve.lambdas import registry
-
-        registry_service = registry.registry_service()
+        self.registry = build_registry_service(
+            self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
+        )
         self.seeded = seed_registry(
-            registry_service,
+            self.registry,
             self.options.models_root,
             self.options.canary_weight,
             self.options.canary_policy,
@@ -133,8 +181,14 @@ class LocalStack:
             settings["AWS_ENDPOINT_URL"] = self.endpoint
         os.environ.update(settings)
 
+    def _registry_handler(self) -> Handler:
+        """The registry function, wired as in Lambda, over the stack's endpoint."""
+        return build_registry_handler(
+            self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
+        )
+
     def _routes(self) -> list[Route]:
-        from layerserve.lambdas import inference, metrics, registry
+        from layerserve.lambdas import inference, metrics
 
         # The metrics function's init phase: its clients exist before its first tick, which
         # would otherwise build them while requests wait for the interpreter.
@@ -157,7 +211,7 @@ class LocalStack:
             Route("/v1", inference.handler, models, lock=v2.lock),
             Route(
                 "/registry",
-                only_served_layer_versions(registry.handler, self.options.models_root),
+                only_served_layer_versions(self._registry_handler(), self.options.models_root),
                 iam,
             ),
         ]
