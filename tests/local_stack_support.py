@@ -14,13 +14,11 @@ from layerserve.local.stack import LocalStack, StackOptions
 @contextmanager
 def local_stack(options: StackOptions) -> Iterator[LocalStack]:
     """A stack to ``start()``; stopped, and its handlers and environment forgotten, on exit."""
-    from layerserve.lambdas import inference, metrics
+    from layerserve.lambdas import inference
 
     saved = dict(os.environ)
     sink = inference.record_sink
-    caches = (inference.asgi_adapter, metrics.rollups, metrics.registry_actions)
-    for cached in caches:
-        cached.cache_clear()
+    inference.asgi_adapter.cache_clear()
     stack = LocalStack(options)
     try:
         yield stack
@@ -29,7 +27,6 @@ def local_stack(options: StackOptions) -> Iterator[LocalStack]:
             httpx.post(f"{stack.endpoint}/moto-api/reset", timeout=30)
         stack.stop()
         inference.record_sink = sink
-        for cached in caches:
-            cached.cache_clear()
+        inference.asgi_adapter.cache_clear()
         os.environ.clear()
         os.environ.update(saved)

@@ -16,7 +16,9 @@ from typing import Any
 
 import boto3
 
+from layerserve.bootstrap.guardrails import build_guardrails_handler
 from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.metrics import build_metrics_handler
 from layerserve.bootstrap.registry import build_registry_handler, build_registry_service
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.auth import (
@@ -188,13 +190,12 @@ class LocalStack:
         )
 
     def _routes(self) -> list[Route]:
-        from layerserve.lambdas import inference, metrics
+        from layerserve.lambdas import inference
 
         # The metrics function's init phase: its clients exist before its first tick, which
         # would otherwise build them while requests wait for the interpreter.
-        metrics.rollups()
-        metrics.registry_actions()
-        logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
+        fold = build_metrics_handler(self.settings.metrics, dynamodb=self.client("dynamodb"))
+        logs = LogSubscription(lambda event: fold(event, _context("metrics")))
         inference.record_sink = logs.write
         # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
         # batches, not one large one per tick that holds the interpreter while requests wait.
@@ -255,12 +256,13 @@ class LocalStack:
 
     def _guardrail_ticker(self) -> Ticker:
         """The metrics function's schedule: evaluate every guarded canary each tick."""
-        from layerserve.lambdas import metrics
-
+        guardrails = build_guardrails_handler(
+            self.settings.guardrails, dynamodb=self.client("dynamodb")
+        )
         report = GuardrailReport(lambda line: print(line, flush=True))  # noqa: T201
         return Ticker(
             self.options.tick_s,
-            lambda: report.show(metrics.schedule_handler({}, _context("metrics"))),
+            lambda: report.show(guardrails({}, _context("metrics"))),
         )
 
 
