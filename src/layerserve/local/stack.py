@@ -2,8 +2,12 @@
 
 By default an embedded AWS emulator (moto server) runs on 127.0.0.1 and the stack
 creates its tables and buckets there; with ``embedded_aws=False`` the handlers use
-whatever the environment names (``AWS_ENDPOINT_URL``, or real AWS). Configuration
-reaches the handlers as in Lambda: through environment variables.
+whatever the environment names (``AWS_ENDPOINT_URL``, or real AWS).
+
+Each function's handler is built by its ``layerserve.bootstrap`` factory, as in Lambda,
+from a settings object (``StackSettings``: what the template's environment variables
+say there) and clients pointed at the stack's endpoint. Only the inference function
+still reads its settings from the environment (``_inference_environment``).
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ class LocalStack:
             self._start_emulator()
         else:
             self.endpoint = os.environ.get("AWS_ENDPOINT_URL")
-        self._configure_environment()
+        self._inference_environment()
         if self.endpoint is not None:
             provision(self.options.names, self.client("dynamodb"), self.client("s3"))
         self.registry = build_registry_service(
@@ -147,7 +151,9 @@ class LocalStack:
             self._moto.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
+        """A client of the stack's AWS: the emulator, ``AWS_ENDPOINT_URL`` or real AWS."""
+        region = os.environ.get("AWS_DEFAULT_REGION", REGION)
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region)  # type: ignore[call-overload]
 
     def _start_emulator(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -166,18 +172,17 @@ class LocalStack:
         }.items():
             os.environ[key] = value
 
-    def _configure_environment(self) -> None:
-        names = self.options.names
+    def _inference_environment(self) -> None:
+        """The inference function still reads its settings and AWS endpoint from the
+        environment (``lambdas/inference_init.py``): export what ``settings.inference``
+        holds. Every other function gets its settings and clients passed in."""
+        inference = self.settings.inference
         settings = {
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", REGION),
-            "LAYERSERVE_MODELS_DIR": str(self.options.models_root.resolve()),
-            "LAYERSERVE_SCRATCH_DIR": str(self.options.scratch_dir),
-            "LAYERSERVE_REGISTRY_TABLE": names.registry_table,
-            "LAYERSERVE_REGISTRY_TTL_S": str(self.options.registry_ttl_s),
-            "LAYERSERVE_ARTIFACTS_BUCKET": names.artifacts_bucket,
-            "LAYERSERVE_ROLLUPS_TABLE": names.rollups_table,
-            "LAYERSERVE_UPLOADS_BUCKET": names.uploads_bucket,
-            "LAYERSERVE_BATCH_IDEMPOTENCY_TABLE": names.idempotency_table,
+            "LAYERSERVE_MODELS_DIR": str(inference.models_dir),
+            "LAYERSERVE_SCRATCH_DIR": str(inference.scratch_dir),
+            "LAYERSERVE_REGISTRY_TABLE": str(inference.registry_table),
+            "LAYERSERVE_REGISTRY_TTL_S": str(inference.registry_ttl_s),
         }
         if self.endpoint is not None:
             settings["AWS_ENDPOINT_URL"] = self.endpoint
@@ -243,15 +248,12 @@ class LocalStack:
         """The batch function: S3 events for new uploads under the input prefix."""
         from layerserve.bootstrap import build_inference_service
         from layerserve.local.s3_events import start_local_batch
-        from layerserve.settings import BatchSettings, InferenceSettings
 
-        service = build_inference_service(InferenceSettings())  # its own "function"
+        s3, dynamodb = self.client("s3"), self.client("dynamodb")
+        # The batch function's own inference service, as in its own execution environment.
+        service = build_inference_service(self.settings.inference, dynamodb=dynamodb, s3=s3)
         self._batch = start_local_batch(
-            self.client("s3"),
-            self.client("dynamodb"),
-            self.options.names.uploads_bucket,
-            BatchSettings(),
-            service,
+            s3, dynamodb, self.options.names.uploads_bucket, self.settings.batch, service
         )
 
     def _guardrail_ticker(self) -> Ticker:
