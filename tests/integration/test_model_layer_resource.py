@@ -20,11 +20,11 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from layerserve.adapters import model_layer_resource
 from layerserve.bootstrap.lazy import Handler
 from layerserve.bootstrap.registry import build_registry_handler, make_registry_handler
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.domain.registry import VersionStatus
-from layerserve.lambdas import model_layer_resource
 from layerserve.lambdas import registry as lambda_registry
 from layerserve.local.events import FakeLambdaContext
 from layerserve.services.registry import Promote, RegisterVersion

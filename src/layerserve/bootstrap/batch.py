@@ -36,11 +36,11 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from layerserve.adapters.lambda_continuation import ContextClock, LambdaInvoker, SelfInvoker
 from layerserve.adapters.s3_objects import S3Objects
 from layerserve.domain.batch import BatchLayout, created_objects
 from layerserve.domain.errors import InvalidInputError
 from layerserve.lambdas.batch.codec import JsonRequestCodec
-from layerserve.lambdas.batch.continuation import ContextClock, LambdaInvoker, SelfInvoker
 from layerserve.services.batch import (
     IDEMPOTENCY_KEY_JMESPATH,
     BatchOptions,

@@ -1,8 +1,8 @@
 """Wiring of the registry function: settings and injected clients in, its handler out.
 
 One function serves three triggers: S3 ``ObjectCreated`` notifications of the artifacts
-bucket register versions (``on_artifact_uploaded``), CloudFormation custom resource
-requests of a deploy register the model layer's versions (``model_layer_resource``),
+bucket register versions (``on_artifact_uploaded``), a deploy's CloudFormation custom
+resource registers the model layer's versions (``adapters/model_layer_resource.py``),
 and everything else is an HTTP API request for ``api/registry_app.py`` through Mangum.
 
 ``build_registry_handler(settings, dynamodb=..., s3=...)`` is what Lambda runs
@@ -22,16 +22,16 @@ from mangum import Mangum
 
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
+from layerserve.adapters.model_layer_resource import (
+    Sync,
+    is_custom_resource_event,
+    on_custom_resource,
+)
 from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.api.registry_app import create_registry_app
 from layerserve.bootstrap.inference import sync_model_layer
 from layerserve.bootstrap.lazy import Handler
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
-from layerserve.lambdas.model_layer_resource import (
-    Sync,
-    is_custom_resource_event,
-    on_custom_resource,
-)
 from layerserve.services.aggregation import RollupReader
 from layerserve.services.registry import (
     RegistryService,

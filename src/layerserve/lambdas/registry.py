@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from layerserve.bootstrap.lazy import Handler, LazyHandler
-from layerserve.bootstrap.registry import build_registry_handler
-from layerserve.lambdas.model_layer_resource import (
+from layerserve.adapters.model_layer_resource import (
     Sync,
     is_custom_resource_event,
     on_custom_resource,
 )
+from layerserve.bootstrap.lazy import Handler, LazyHandler
+from layerserve.bootstrap.registry import build_registry_handler
 from layerserve.settings import RegistrySettings
 
 
