@@ -16,14 +16,10 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from layerserve.bootstrap.guardrails import build_guardrails_handler
-from layerserve.bootstrap.lazy import Handler
-from layerserve.bootstrap.metrics import build_metrics_handler
-from layerserve.bootstrap.registry import build_registry_handler, build_registry_service
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.local.auth import (
     Authorizer,
@@ -46,6 +42,12 @@ from layerserve.settings import (
     RegistrySettings,
 )
 
+if TYPE_CHECKING:
+    from layerserve.bootstrap.lazy import Handler
+
+# The functions' modules (``layerserve.bootstrap.*``) are imported when the stack starts,
+# as Lambda imports a function's code at its init: their Powertools loggers read
+# ``POWERTOOLS_LOG_LEVEL`` then, after ``layerserve dev`` has set it.
 REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"local": "local"}
 """The access key and secret the stack prints for signing registry calls."""
@@ -129,6 +131,8 @@ class LocalStack:
         self._inference_environment()
         if self.endpoint is not None:
             provision(self.options.names, self.client("dynamodb"), self.client("s3"))
+        from layerserve.bootstrap.registry import build_registry_service
+
         self.registry = build_registry_service(
             self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
         )
@@ -190,11 +194,14 @@ class LocalStack:
 
     def _registry_handler(self) -> Handler:
         """The registry function, wired as in Lambda, over the stack's endpoint."""
+        from layerserve.bootstrap.registry import build_registry_handler
+
         return build_registry_handler(
             self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
         )
 
     def _routes(self) -> list[Route]:
+        from layerserve.bootstrap.metrics import build_metrics_handler
         from layerserve.lambdas import inference
 
         # The metrics function's init phase: its clients exist before its first tick, which
@@ -258,6 +265,8 @@ class LocalStack:
 
     def _guardrail_ticker(self) -> Ticker:
         """The metrics function's schedule: evaluate every guarded canary each tick."""
+        from layerserve.bootstrap.guardrails import build_guardrails_handler
+
         guardrails = build_guardrails_handler(
             self.settings.guardrails, dynamodb=self.client("dynamodb")
         )
