@@ -29,7 +29,7 @@ from layerserve.adapters.model_layer_resource import (
 )
 from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.api.registry_app import create_registry_app
-from layerserve.bootstrap.inference import sync_model_layer
+from layerserve.bootstrap import sync_model_layer
 from layerserve.bootstrap.lazy import Handler
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
 from layerserve.services.aggregation import RollupReader
