@@ -1,4 +1,5 @@
-"""Lambda entry points build their handler on the first invocation, once, never at import."""
+"""Lambda entry points build their handler on the first invocation, once, never at import,
+and import only what their function needs."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ def refuse(*args, **kwargs):
 boto3.client = boto3.session.Session.client = refuse
 import layerserve.lambdas.registry, layerserve.lambdas.metrics, layerserve.lambdas.batch.handler
 print("imported")
+"""
+SERVING_NO_MODEL = """
+import sys
+import layerserve.lambdas.registry, layerserve.lambdas.metrics
+print("onnxruntime" in sys.modules)
 """
 
 
@@ -70,3 +76,11 @@ def test_importing_the_entry_points_creates_no_aws_client() -> None:
         [sys.executable, "-c", ENTRY_POINTS], capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stdout.strip()) == (0, "imported"), result.stderr
+
+
+def test_functions_that_serve_no_model_do_not_import_onnxruntime() -> None:
+    """The registry and metrics cold starts skip it (the bootstrap package is lazy)."""
+    result = subprocess.run(
+        [sys.executable, "-c", SERVING_NO_MODEL], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
