@@ -30,7 +30,7 @@ IMPORT_STEPS = (
     ("fastapi, starlette", ("fastapi",)),
     ("mangum", ("mangum",)),
     ("aws-lambda-powertools", ("aws_lambda_powertools",)),
-    ("layerserve handler module", ("layerserve.lambdas.inference",)),
+    ("layerserve handler module", ("layerserve.bootstrap.inference",)),
 )
 
 
@@ -54,14 +54,12 @@ class FirstRun:
         return self._model.signature
 
 
-def _await_loading(record: dict[str, float]) -> None:
+def _await_loading(module: Any, record: dict[str, float]) -> None:
     """Wait for the loading the entry module started; keep its timings; time the first run.
 
     The first call would wait for it just the same: waiting here only splits the time.
     """
-    from layerserve.lambdas import inference_init
-
-    init = inference_init.started()
+    init = module.init
     if init is None:
         raise RuntimeError("the entry module did not start the init phase")
     started = time.perf_counter()
@@ -84,7 +82,7 @@ def cold_start(event_file: Path) -> dict[str, Any]:
     record["imports_cpu_s"] = time.process_time() - cpu_started
     from layerserve.local.events import FakeLambdaContext
 
-    _await_loading(record)
+    _await_loading(module, record)
     started = time.perf_counter()
     response = module.handler(event, FakeLambdaContext())
     record["first_call_s"] = time.perf_counter() - started

@@ -31,8 +31,9 @@ from layerserve.adapters.onnx_runtime import session_options
 from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.api.v2_codec import decode_infer_request, encode_infer_response
 from layerserve.bootstrap import build_inference_service
+from layerserve.bootstrap.inference import InferenceHandler, build_inference_handler
 from layerserve.domain.manifest import MANIFEST_FILE, Manifest
-from layerserve.lambdas import inference
+from layerserve.lambdas.inference import metrics
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.settings import InferenceSettings
 
@@ -112,13 +113,14 @@ def _raw_session(settings: InferenceSettings, model: str) -> ort.InferenceSessio
     )
 
 
-def layers(case: Case, settings: InferenceSettings, mode: str) -> dict[str, Callable[[], object]]:
+def layers(case: Case, function: InferenceHandler, mode: str) -> dict[str, Callable[[], object]]:
     """The calls to time, from the bare session.run to the whole handler."""
+    settings, handler = function.settings, function.handler
     array = np.random.default_rng(0).normal(size=(1, case.features)).astype(np.float32)
     body, headers = request(case, array)
     event = http_api_event("POST", case.path, body, headers)
     context: Any = FakeLambdaContext()  # has what Mangum and Powertools read
-    response = inference.handler(event, context)
+    response = handler(event, context)
     check(case, array, response)
     session = _raw_session(settings, case.model)
     calls: dict[str, Callable[[], object]] = {"raw": lambda: session.run(["y"], {"x": array})}
@@ -127,8 +129,8 @@ def layers(case: Case, settings: InferenceSettings, mode: str) -> dict[str, Call
         if case.binary:
             calls["floor"] = _floor_call(event, response, session, array)
         calls["service"] = _service_call(settings, case, body, headers)
-        calls["asgi"] = _asgi_call(event, context)
-    calls["handler"] = lambda: inference.handler(event, context)
+        calls["asgi"] = _asgi_call(function, event, context)
+    calls["handler"] = lambda: handler(event, context)
     return calls
 
 
@@ -163,17 +165,19 @@ def _floor_call(
     return call
 
 
-def _asgi_call(event: dict[str, Any], context: Any) -> Callable[[], object]:
+def _asgi_call(
+    function: InferenceHandler, event: dict[str, Any], context: Any
+) -> Callable[[], object]:
     """Mangum and FastAPI without the Powertools decorators.
 
     Metrics are cleared after each call as ``log_metrics`` would flush them: left to pile
     up, Powertools re-formats the growing value lists on every ``add_metric``.
     """
-    adapter = inference.asgi_adapter()
+    adapter = function.adapter
 
     def call() -> object:
         response = adapter(event, context)
-        inference.metrics.clear_metrics()
+        metrics.clear_metrics()
         return response
 
     return call
@@ -195,12 +199,12 @@ def _service_call(
 
 
 def measure(mode: str) -> dict[str, dict[str, dict[str, Any]]]:
-    settings = InferenceSettings()
+    function = build_inference_handler(InferenceSettings())  # one execution environment
     results: dict[str, dict[str, dict[str, Any]]] = {}
     with contextlib.redirect_stdout(NullSink()):
         for case in CASES:
             warmup = max(20, case.iterations // 10)
-            timed = time_interleaved(layers(case, settings, mode), case.iterations, warmup)
+            timed = time_interleaved(layers(case, function, mode), case.iterations, warmup)
             results[case.name] = {layer: as_dict(stats) for layer, stats in timed.items()}
     return results
 
@@ -208,7 +212,8 @@ def measure(mode: str) -> dict[str, dict[str, dict[str, Any]]]:
 def profile(case_name: str, top: int = 30) -> None:
     case = next(case for case in CASES if case.name == case_name)
     with contextlib.redirect_stdout(NullSink()):
-        handler = layers(case, InferenceSettings(), "handler")["handler"]
+        function = build_inference_handler(InferenceSettings())
+        handler = layers(case, function, "handler")["handler"]
         for _ in range(50):
             handler()
         profiler = cProfile.Profile()

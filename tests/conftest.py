@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from layerserve.adapters.metric_log import stdout_line
 from tests import onnx_builders
 from tests.packaged import package
 
@@ -40,33 +41,32 @@ Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @pytest.fixture
-def inference_handler(
+def inference_environment(
     models_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Invoke]:
-    """The real Lambda handler, configured through the environment like in Lambda."""
-    from layerserve.lambdas import inference
-    from layerserve.local.events import FakeLambdaContext
-
+) -> None:
+    """The inference function's settings over ``models_root``, passed as in Lambda: in the
+    environment."""
     monkeypatch.setenv("LAYERSERVE_MODELS_DIR", str(models_root))
     monkeypatch.setenv("LAYERSERVE_SCRATCH_DIR", str(tmp_path / "scratch"))
     monkeypatch.setenv("LAYERSERVE_MAX_BODY_BYTES", str(256 * 1024))
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "layerserve-tests")
-    _discard_started_init()
-    inference.asgi_adapter.cache_clear()
+
+
+@pytest.fixture
+def inference_handler(inference_environment: None) -> Invoke:
+    """The real Lambda handler, configured through the environment like in Lambda."""
+    return invoke_on_first_use()
+
+
+def invoke_on_first_use(record_sink: Callable[[bytes], None] = stdout_line) -> Invoke:
+    """The real handler, built on its first call (a cold start) from the settings then, so
+    a test may set more first; metric records go to ``record_sink``."""
+    from layerserve.bootstrap.inference import OnFirstUse
+    from layerserve.local.events import FakeLambdaContext
+
+    function = OnFirstUse(record_sink)
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        response: dict[str, Any] = inference.handler(event, FakeLambdaContext())
-        return response
+        return function.handler(event, FakeLambdaContext())
 
-    yield invoke
-    inference.asgi_adapter.cache_clear()
-
-
-def _discard_started_init() -> None:
-    """An init phase begun by importing the entry module elsewhere in this process saw
-    another environment: the handler must build its own from this test's settings."""
-    from layerserve.lambdas import inference_init
-
-    started = inference_init.take_started()
-    if started is not None:
-        started.wait()
+    return invoke

@@ -37,7 +37,7 @@ from layerserve.services.registry import Canary, Promote, RegisterVersion
 from layerserve.settings import GuardrailSettings, MetricsSettings
 from tests import onnx_builders
 from tests.apigw import http_api_event
-from tests.conftest import Invoke
+from tests.conftest import Invoke, invoke_on_first_use
 from tests.packaged import package
 from tests.registry_support import TABLE, AwsRegistry, moto_registry
 
@@ -143,12 +143,10 @@ def deliver(metrics: Handler, payload: dict[str, Any]) -> None:
     metrics(payload, FakeLambdaContext())
 
 
-def moto_stack(
-    monkeypatch: pytest.MonkeyPatch, models_root: Path, inference_handler: Invoke
-) -> Iterator[Stack]:
-    """Versions registered from ``models_root``, production on 1, records flowing to rollups."""
-    from layerserve.lambdas import inference
+def moto_stack(monkeypatch: pytest.MonkeyPatch, models_root: Path) -> Iterator[Stack]:
+    """Versions registered from ``models_root``, production on 1, records flowing to rollups.
 
+    Needs the ``inference_environment`` fixture (the inference function's settings)."""
     for aws in moto_registry(monkeypatch):
         ensure_table(aws.dynamodb, ROLLUPS)
         for version in ("1", "2", "3", "4"):
@@ -163,6 +161,5 @@ def moto_stack(
         logs = LogSubscription(
             partial(deliver, build_metrics_handler(METRICS, dynamodb=aws.dynamodb))
         )
-        monkeypatch.setattr(inference, "record_sink", logs.write)
         rollups = DynamoDBRollups(ROLLUPS, aws.dynamodb)
-        yield Stack(aws, inference_handler, logs, rollups)
+        yield Stack(aws, invoke_on_first_use(logs.write), logs, rollups)

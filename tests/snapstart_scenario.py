@@ -38,10 +38,8 @@ def _promote(model: str, version: str) -> None:
 
 def _choices(model: str) -> list[str]:
     """Unkeyed canary choices of this environment's catalog."""
-    from layerserve.lambdas import inference
-
-    assert inference.serving is not None
-    service = inference.serving.service
+    entry = sys.modules["app"]  # the function's entry module, imported by the snapshot
+    service = entry.inference.function().service
     return [service.resolve(model, None).record.version for _ in range(CHOICES)]
 
 

@@ -14,16 +14,14 @@ from tests.zoo_serving import MODES, Outcome, compare, direct, package, packaged
 
 
 def _handler(models_root: Path, scratch: Path) -> Any:
-    from layerserve.lambdas import inference
+    from layerserve.bootstrap.inference import build_inference_handler
     from layerserve.local.events import FakeLambdaContext
+    from layerserve.settings import InferenceSettings
 
-    os.environ.update(
-        LAYERSERVE_MODELS_DIR=str(models_root),
-        LAYERSERVE_SCRATCH_DIR=str(scratch),
-        POWERTOOLS_METRICS_NAMESPACE="layerserve-zoo",
-    )
-    inference.asgi_adapter.cache_clear()
-    return lambda event: inference.handler(event, FakeLambdaContext())
+    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "layerserve-zoo"
+    settings = InferenceSettings(models_dir=models_root, scratch_dir=scratch)
+    function = build_inference_handler(settings)
+    return lambda event: function.handler(event, FakeLambdaContext())
 
 
 def _row(outcome: Outcome) -> str:
@@ -60,8 +58,8 @@ def main(argv: list[str]) -> None:
             folder = Path(tmp) / model.name
             layer = folder / "layer"
             (layer / "models").mkdir(parents=True)
-            invoke = _handler(layer / "models", folder / "scratch")
             outcomes = [package(model, mode, folder, layer) for mode in MODES]
+            invoke = _handler(layer / "models", folder / "scratch")  # over what was packaged
             reference = direct(packaged_onnx(layer, model.name, "default"), model.request)
             for outcome in outcomes:
                 if outcome.exit_code == 0:

@@ -14,9 +14,8 @@ import pytest
 
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.metric_record import MetricRecord, parse_record
-from layerserve.lambdas import inference
 from tests.apigw import http_api_event, reply
-from tests.conftest import Invoke
+from tests.conftest import Invoke, invoke_on_first_use
 from tests.hostile_support import (
     RESPONSE_TILES,
     edge_handler_over,
@@ -313,6 +312,6 @@ def test_the_size_counted_is_the_payload_lambda_returns(
     assert actual > len(reply(result).body) * 1.2  # escaping mattered
     for limit, status in ((actual - 1, 400), (actual + 512, 200)):
         monkeypatch.setenv("LAYERSERVE_MAX_RESPONSE_BYTES", str(limit))
-        inference.asgi_adapter.cache_clear()  # settings are read at a cold start
+        cold = invoke_on_first_use()  # settings are read at a cold start
         event = http_api_event("POST", "/v2/models/words/infer", request)
-        assert handler(event)["statusCode"] == status
+        assert cold(event)["statusCode"] == status

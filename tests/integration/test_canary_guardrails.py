@@ -18,7 +18,6 @@ from layerserve.services.canary_actions import GUARDRAILS_ACTOR, RegistryCanaryA
 from layerserve.services.guardrails import GuardedCanary, run_guardrails
 from layerserve.services.metrics_query import route_rollup
 from layerserve.services.registry import Promote
-from tests.conftest import Invoke
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack
 
 BAKE = timedelta(seconds=60)
@@ -40,9 +39,9 @@ def models_root(score_layer: Path) -> Path:
 
 @pytest.fixture
 def stack(
-    monkeypatch: pytest.MonkeyPatch, models_root: Path, inference_handler: Invoke
+    monkeypatch: pytest.MonkeyPatch, models_root: Path, inference_environment: None
 ) -> Iterator[Stack]:
-    yield from moto_stack(monkeypatch, models_root, inference_handler)
+    yield from moto_stack(monkeypatch, models_root)
 
 
 def routes(*pairs: tuple[str, int]) -> tuple[Route, ...]:

@@ -20,7 +20,6 @@ from layerserve.services.metrics_query import route_rollup, window_rollup
 from layerserve.services.registry import RegisterVersion
 from layerserve.services.registry_catalog import RegistryCatalog
 from tests import onnx_builders
-from tests.conftest import Invoke
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack, rows
 from tests.packaged import package
 
@@ -56,9 +55,9 @@ def models_root(score_layer: Path) -> Path:
 
 @pytest.fixture
 def stack(
-    monkeypatch: pytest.MonkeyPatch, models_root: Path, inference_handler: Invoke
+    monkeypatch: pytest.MonkeyPatch, models_root: Path, inference_environment: None
 ) -> Iterator[Stack]:
-    yield from moto_stack(monkeypatch, models_root, inference_handler)
+    yield from moto_stack(monkeypatch, models_root)
 
 
 def routed(stack: Stack, count: int, rows_per_request: int, first: int = 0) -> list[str | None]:

@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings
 
 from layerserve.api.openapi import openapi_document
 from layerserve.api.registry_app import create_registry_app
-from layerserve.lambdas import inference_init
 from layerserve.settings import (
     BatchSettings,
     GuardrailSettings,
@@ -403,9 +402,9 @@ def test_handler_exists_in_the_function_code(template: Doc, function: str) -> No
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(getattr(module, attribute, None)), f"{path} has no {attribute}"
-    started = inference_init.take_started()  # the inference entry module begins its init
-    if started is not None:
-        started.wait()
+    init = getattr(module, "init", None)  # the inference entry module begins its init
+    if init is not None:
+        init.wait()
 
 
 def test_every_metrics_format_the_template_allows_is_one_the_function_reads(

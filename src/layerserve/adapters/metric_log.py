@@ -117,7 +117,8 @@ class MetricRecordObserver:
         self._served: set[tuple[str, str]] = set()
 
     def restart(self, init_ms: float) -> None:
-        """A new environment restored from a snapshot: its next request is its cold start."""
+        """The environment's next request is its cold start, after ``init_ms`` of init
+        (its init phase, or a restore from a snapshot)."""
         self._init_ms = init_ms
         self._cold = True
 

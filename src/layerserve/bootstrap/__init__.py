@@ -1,5 +1,6 @@
 """Wiring: settings in, ready-to-serve objects out. One module per function's wiring.
 
+- ``inference``, ``inference_init``: the inference function's handler and its init phase;
 - ``inference_service``: the inference service over its adapters (inference and batch);
 - ``model_layer``: registering what a deployed model layer holds;
 - ``registry``, ``batch``, ``metrics``, ``guardrails``: those functions' handlers;

@@ -6,8 +6,7 @@ whatever the environment names (``AWS_ENDPOINT_URL``, or real AWS).
 
 Each function's handler is built by its ``layerserve.bootstrap`` factory, as in Lambda,
 from a settings object (``StackSettings``: what the template's environment variables
-say there) and clients pointed at the stack's endpoint. Only the inference function
-still reads its settings from the environment (``_inference_environment``).
+say there) and clients pointed at the stack's endpoint.
 """
 
 from __future__ import annotations
@@ -128,7 +127,6 @@ class LocalStack:
             self._start_emulator()
         else:
             self.endpoint = os.environ.get("AWS_ENDPOINT_URL")
-        self._inference_environment()
         if self.endpoint is not None:
             provision(self.options.names, self.client("dynamodb"), self.client("s3"))
         from layerserve.bootstrap.registry import build_registry_service
@@ -176,22 +174,6 @@ class LocalStack:
         }.items():
             os.environ[key] = value
 
-    def _inference_environment(self) -> None:
-        """The inference function still reads its settings and AWS endpoint from the
-        environment (``lambdas/inference_init.py``): export what ``settings.inference``
-        holds. Every other function gets its settings and clients passed in."""
-        inference = self.settings.inference
-        settings = {
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", REGION),
-            "LAYERSERVE_MODELS_DIR": str(inference.models_dir),
-            "LAYERSERVE_SCRATCH_DIR": str(inference.scratch_dir),
-            "LAYERSERVE_REGISTRY_TABLE": str(inference.registry_table),
-            "LAYERSERVE_REGISTRY_TTL_S": str(inference.registry_ttl_s),
-        }
-        if self.endpoint is not None:
-            settings["AWS_ENDPOINT_URL"] = self.endpoint
-        os.environ.update(settings)
-
     def _registry_handler(self) -> Handler:
         """The registry function, wired as in Lambda, over the stack's endpoint."""
         from layerserve.bootstrap.registry import build_registry_handler
@@ -201,14 +183,19 @@ class LocalStack:
         )
 
     def _routes(self) -> list[Route]:
+        from layerserve.bootstrap.inference import build_inference_handler
         from layerserve.bootstrap.metrics import build_metrics_handler
-        from layerserve.lambdas import inference
 
         # The metrics function's init phase: its clients exist before its first tick, which
         # would otherwise build them while requests wait for the interpreter.
         fold = build_metrics_handler(self.settings.metrics, dynamodb=self.client("dynamodb"))
         logs = LogSubscription(lambda event: fold(event, _context("metrics")))
-        inference.record_sink = logs.write
+        inference = build_inference_handler(
+            self.settings.inference,
+            dynamodb=self.client("dynamodb"),
+            s3=self.client("s3"),
+            record_sink=logs.write,
+        ).handler
         # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
         # batches, not one large one per tick that holds the interpreter while requests wait.
         self._tickers.append(Ticker(min(self.options.tick_s, LOG_DELIVERY_S), logs.flush))
@@ -217,11 +204,11 @@ class LocalStack:
             ticker.start()
         iam = SigV4Authorizer(self.signing_secrets())
         models = self._inference_authorizer(iam)
-        v2 = Route("/v2", inference.handler)  # health and server metadata stay open
+        v2 = Route("/v2", inference)  # health and server metadata stay open
         return [
             v2,
-            Route("/v2/models", inference.handler, models, lock=v2.lock),  # the same function
-            Route("/v1", inference.handler, models, lock=v2.lock),
+            Route("/v2/models", inference, models, lock=v2.lock),  # the same function
+            Route("/v1", inference, models, lock=v2.lock),
             Route(
                 "/registry",
                 only_served_layer_versions(self._registry_handler(), self.options.models_root),
