@@ -24,7 +24,7 @@ from bench.harness import machine
 from layerserve.adapters.cloudwatch_logs import decode_subscription, encode_subscription
 from layerserve.domain.metric_record import build_record, record_to_json
 from layerserve.domain.rollup import AliasRoute, Rollup, RollupKey
-from layerserve.services.aggregation import LogEvent, fold_events
+from layerserve.services.metrics.aggregation import LogEvent, fold_events
 
 RECORDS = 10_000
 """About what one subscription delivery carries (up to 1 MB of compressed events)."""

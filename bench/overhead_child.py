@@ -32,7 +32,8 @@ from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.api.v2_codec import decode_infer_request, encode_infer_response
 from layerserve.bootstrap import build_inference_service
 from layerserve.bootstrap.inference import InferenceHandler, build_inference_handler
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.layout import MANIFEST_FILE
+from layerserve.domain.manifest import Manifest
 from layerserve.lambdas.inference import metrics
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.settings import InferenceSettings

@@ -10,7 +10,7 @@ import numpy as np
 
 from layerserve.domain.metric_record import ErrorKind, build_record, record_to_json
 from layerserve.domain.rollup import AliasRoute, Rollup, RollupKey
-from layerserve.services.aggregation import LogEvent
+from layerserve.services.metrics.aggregation import LogEvent
 from layerserve.services.telemetry import ERROR_KINDS, RequestOutcome
 
 T0 = datetime.fromisoformat("2025-03-01T12:00:00+00:00")

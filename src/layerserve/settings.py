@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from layerserve.domain.layout import LAMBDA_MODELS_ROOT
+
 IN_MEMORY_UNPACK_CAP = 256 * 1024 * 1024
 MetricsFormat = Literal["powertools", "line"]
 
@@ -21,7 +23,7 @@ class InferenceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LAYERSERVE_", extra="ignore", defer_build=True)
 
-    models_dir: Path = Path("/opt/models")
+    models_dir: Path = Path(LAMBDA_MODELS_ROOT)
     scratch_dir: Path = Path("/tmp/layerserve")
     max_body_bytes: int = Field(default=6 * 1024 * 1024, gt=0)
     max_response_bytes: int = Field(default=6_291_556, gt=0)
@@ -79,7 +81,7 @@ class RegistrySettings(BaseSettings):
     artifacts_bucket: str | None = None
     rollups_table: str | None = None
     """With the rollups table, the registry API also answers metrics queries."""
-    models_dir: Path = Path("/opt/models")
+    models_dir: Path = Path(LAMBDA_MODELS_ROOT)
     """Where the model layer is mounted: deploys register the versions found there."""
 
 

@@ -12,7 +12,8 @@ import zstandard
 
 from layerserve.adapters.artifact_files import ArtifactUnpacker
 from layerserve.domain.errors import ArtifactIntegrityError, ServiceUnavailableError
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.layout import MANIFEST_FILE
+from layerserve.domain.manifest import Manifest
 from layerserve.settings import IN_MEMORY_UNPACK_CAP
 
 IN_MEMORY = "in memory"

@@ -14,9 +14,9 @@ from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.registry import HistoryAction
 from layerserve.domain.rollup import AliasRoute
 from layerserve.domain.routing import Route
-from layerserve.services.canary_actions import GUARDRAILS_ACTOR, RegistryCanaryActions
-from layerserve.services.guardrails import GuardedCanary, run_guardrails
-from layerserve.services.metrics_query import route_rollup
+from layerserve.services.canary.actions import GUARDRAILS_ACTOR, RegistryCanaryActions
+from layerserve.services.canary.guardrails import GuardedCanary, run_guardrails
+from layerserve.services.metrics.query import route_rollup
 from layerserve.services.registry import Promote
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from layerserve.api.registry_app import create_registry_app
 from layerserve.cli.main import app
 from layerserve.cli.package import budget_text
-from layerserve.cli.registry import register_commands
+from layerserve.cli.registry.group import register_commands
 from layerserve.cli.registry.metrics_view import show_metrics
 from layerserve.domain.tensors import protocol_shape
 from layerserve.services.packaging.budget import MB, BudgetReport, LambdaBudget

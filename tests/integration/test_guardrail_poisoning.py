@@ -15,10 +15,10 @@ from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry import HistoryAction
 from layerserve.domain.rollup import AliasRoute
 from layerserve.domain.size_match import size_class
-from layerserve.services.canary_actions import GUARDRAILS_ACTOR
-from layerserve.services.metrics_query import route_rollup, window_rollup
+from layerserve.services.canary.actions import GUARDRAILS_ACTOR
+from layerserve.services.catalog.registry import RegistryCatalog
+from layerserve.services.metrics.query import route_rollup, window_rollup
 from layerserve.services.registry import RegisterVersion
-from layerserve.services.registry_catalog import RegistryCatalog
 from tests import onnx_builders
 from tests.guardrail_support import ALIAS, ME, MODEL, Stack, build_layer, moto_stack, rows
 from tests.packaged import package

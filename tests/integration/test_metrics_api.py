@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.api.registry_app import create_registry_app
-from layerserve.cli.registry import register_commands
+from layerserve.cli.registry.group import register_commands
 from layerserve.domain.guardrails import CanaryPolicy
-from layerserve.services.aggregation import fold_events
+from layerserve.services.metrics.aggregation import fold_events
 from layerserve.services.registry import Canary, Promote, RegisterVersion
 from tests.metric_factories import T0, T0_MS, log_events, traffic
 from tests.registry_support import AwsRegistry, make_manifest, moto_registry

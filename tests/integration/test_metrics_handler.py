@@ -24,8 +24,8 @@ from layerserve.bootstrap.metrics import build_metrics_handler, build_rollups, m
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Figure
 from layerserve.local.events import FakeLambdaContext
-from layerserve.services.guardrails import GuardedCanary
-from layerserve.services.metrics_query import window_rollup
+from layerserve.services.canary.guardrails import GuardedCanary
+from layerserve.services.metrics.query import window_rollup
 from layerserve.settings import MetricsSettings
 from tests.guardrail_support import SCHEDULE_EVENT
 from tests.integration.test_metrics_rollups import TABLE, create_table

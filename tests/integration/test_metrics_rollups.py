@@ -19,8 +19,8 @@ from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.domain.metric_record import parse_record
 from layerserve.domain.rollup import MINUTE_MS, AliasRoute, Rollup, RollupKey, fold_records
 from layerserve.domain.size_match import size_class
-from layerserve.services.aggregation import fold_events
-from layerserve.services.metrics_query import metrics_summary, route_rollup, window_rollup
+from layerserve.services.metrics.aggregation import fold_events
+from layerserve.services.metrics.query import metrics_summary, route_rollup, window_rollup
 from tests.metric_factories import T0, T0_MS, log_events, record_line, traffic
 from tests.registry_support import fake_aws, serialise_calls
 

@@ -13,7 +13,8 @@ import zstandard
 from typer.testing import CliRunner, Result
 
 from layerserve.cli.main import app
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.layout import MANIFEST_FILE
+from layerserve.domain.manifest import Manifest
 from layerserve.local.events import decode_reply, http_api_event
 from tests import onnx_builders
 from tests.conftest import Invoke

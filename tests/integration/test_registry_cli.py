@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from layerserve.api.registry_app import create_registry_app
-from layerserve.cli.registry import register_commands
+from layerserve.cli.registry.group import register_commands
 from tests import onnx_builders
 from tests.packaged import package
 from tests.registry_support import BUCKET, AwsRegistry, moto_registry

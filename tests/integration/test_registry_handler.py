@@ -12,7 +12,7 @@ import pytest
 
 from layerserve.bootstrap.lazy import Handler
 from layerserve.bootstrap.registry import build_registry_handler
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE
+from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.settings import RegistrySettings
 from tests import onnx_builders

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from layerserve.domain.batch import prefixes_overlap
+from layerserve.domain.batch import BatchLayout, prefixes_overlap
 from layerserve.settings import BatchSettings
 from tests.cfn_template import (
     ACCOUNT,
@@ -198,7 +198,12 @@ def test_batch_event_prefix_and_output_prefix_do_not_overlap(template: Doc) -> N
     )
     assert rule == {"Name": "prefix", "Value": env.get("LAYERSERVE_BATCH_INPUT_PREFIX")}
     output = env.get("LAYERSERVE_BATCH_OUTPUT_PREFIX", defaults.output_prefix)
+    assert output == defaults.output_prefix
     assert not prefixes_overlap(rule["Value"], output)
+    layout = BatchLayout(rule["Value"], output)  # refuses overlapping prefixes itself
+    upload = layout.parse(f"{rule['Value']}mlp/prod/any/file.jsonl")
+    assert upload is not None
+    assert not layout.summary_key(upload).startswith(rule["Value"])
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,12 @@ def test_registry_and_rollups_tables_have_string_pk_sk(template: Doc, name: str)
     ]
 
 
+def test_batch_job_records_expire(template: Doc) -> None:
+    table = template["Resources"]["BatchIdempotencyTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+
+
 def test_rollups_expire(template: Doc) -> None:
     ttl = template["Resources"]["RollupsTable"]["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": "expires_at", "Enabled": True}
@@ -113,12 +119,14 @@ def test_artifact_uploads_notify_the_registry(resources: Resources) -> None:
 
 
 def test_uploads_notify_the_batch_function_which_fails_into_the_dlq(
-    resources: Resources,
+    template: Doc, resources: Resources
 ) -> None:
     notification = _notification(resources, "UploadsBucket")
     assert notification["Function"] == {"Fn::GetAtt": ["BatchFunction", "Arn"]}
     assert notification["Event"] == "s3:ObjectCreated:*"
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "inputs/"}]
+    written = template["Resources"]["BatchFunction"]["Properties"]["EventInvokeConfig"]
+    assert written["MaximumRetryAttempts"] == {"Ref": "BatchMaxRetryAttempts"}
     config = resources["BatchFunctionEventInvokeConfig"]["Properties"]
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["BatchDeadLetterQueue", "Arn"]

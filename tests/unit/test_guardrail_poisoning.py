@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Decision, evaluate
 from layerserve.domain.metric_record import ErrorKind
-from layerserve.services.aggregation import fold_events
-from layerserve.services.metrics_query import route_rollup, window_rollup
+from layerserve.services.metrics.aggregation import fold_events
+from layerserve.services.metrics.query import route_rollup, window_rollup
 from tests.metric_factories import T0, T0_MS, InMemoryRollups, log_events, record_line
 
 POLICY = CanaryPolicy(steps=(10, 50, 100), bake_seconds=600, min_samples=200)

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from layerserve.domain.errors import ConflictError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Decision, Figure, evaluate
 from layerserve.domain.metric_record import ErrorKind
-from layerserve.services.aggregation import fold_events
-from layerserve.services.guardrails import GuardedCanary, run_guardrails
-from layerserve.services.metrics_query import route_rollup
+from layerserve.services.canary.guardrails import GuardedCanary, run_guardrails
+from layerserve.services.metrics.aggregation import fold_events
+from layerserve.services.metrics.query import route_rollup
 from tests.metric_factories import T0, InMemoryRollups, log_events, traffic
 
 POLICY = CanaryPolicy(steps=(10, 25, 50, 100), bake_seconds=600, min_samples=200)

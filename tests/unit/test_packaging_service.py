@@ -16,7 +16,8 @@ import zstandard
 
 from layerserve.adapters.onnx_graph import OnnxToolkit
 from layerserve.domain.errors import InvalidModelError
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE, Manifest, TensorSpec
+from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE
+from layerserve.domain.manifest import Manifest, TensorSpec
 from layerserve.services.packaging import (
     LambdaBudget,
     LayerTooLargeError,

@@ -13,12 +13,10 @@ from layerserve.domain.registry import (
     S3Uri,
     canary_routes,
     next_alias,
-    parse_upload_key,
     promote_routes,
     rolled_back,
     signature_conflicts,
     stable_version,
-    upload_keys,
     validate_location,
 )
 from layerserve.domain.registry.locations import same_location
@@ -199,14 +197,6 @@ def test_refused_locations(location: str, message: str) -> None:
 def test_s3_locations_need_a_configured_bucket() -> None:
     with pytest.raises(InvalidInputError, match="none configured"):
         validate_location("s3://art/k", None)
-
-
-def test_upload_keys_round_trip() -> None:
-    artifact, manifest = upload_keys("m", "1.2")
-    assert artifact == "artifacts/m/1.2/model.onnx.zst"
-    assert parse_upload_key(artifact) == parse_upload_key(manifest) == ("m", "1.2")
-    assert parse_upload_key("artifacts/m/1/other.bin") is None
-    assert parse_upload_key("uploads/m/1/model.onnx.zst") is None
 
 
 def test_a_pinned_s3_uri_round_trips_and_matches_its_unpinned_form() -> None:

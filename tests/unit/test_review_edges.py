@@ -13,8 +13,8 @@ from layerserve.domain.durations import parse_duration
 from layerserve.domain.errors import InvalidInputError, ModelNotFoundError
 from layerserve.domain.manifest import ArtifactInfo, TensorSpec
 from layerserve.domain.tensors import InferOutput, InferResponse
-from layerserve.services.metrics_report import metrics_window
-from layerserve.services.registry_catalog import RegistryCatalog
+from layerserve.services.catalog.registry import RegistryCatalog
+from layerserve.services.metrics.report import metrics_window
 
 
 def test_v1_outputs_without_a_common_batch_axis_are_returned_per_output() -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from layerserve.domain.metric_record import MetricRecord, parse_record
 from layerserve.domain.rollup import MINUTE_MS, Rollup, RollupKey, fold_records
-from layerserve.services.aggregation import delivery_id, fold_events
-from layerserve.services.metrics_query import metrics_summary, window_rollup
+from layerserve.services.metrics.aggregation import delivery_id, fold_events
+from layerserve.services.metrics.query import metrics_summary, window_rollup
 from tests.metric_factories import (
     T0,
     T0_MS,

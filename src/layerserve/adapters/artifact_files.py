@@ -18,6 +18,7 @@ from typing import BinaryIO
 import zstandard
 
 from layerserve.domain.errors import ArtifactIntegrityError, ServiceUnavailableError
+from layerserve.domain.layout import version_dir
 from layerserve.domain.manifest import Manifest
 
 CHUNK = 1 << 20
@@ -47,7 +48,8 @@ class ArtifactUnpacker:
         if manifest.artifact.size + manifest.onnx.size <= self._in_memory_max_bytes:
             return _unpack_in_memory(compressed, manifest)
         self._verify_compressed(compressed, manifest)
-        target = self._scratch / manifest.name / manifest.version / f"{manifest.onnx.sha256}.onnx"
+        folder = version_dir(self._scratch, manifest.name, manifest.version)
+        target = folder / f"{manifest.onnx.sha256}.onnx"
         try:
             return _write_verified(compressed, manifest, target)
         except OSError as exc:  # e.g. /tmp full: transient, not the artifact's fault

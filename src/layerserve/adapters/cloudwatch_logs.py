@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from layerserve.domain.errors import InvalidInputError
-from layerserve.services.aggregation import LogEvent
+from layerserve.services.metrics.aggregation import LogEvent
 
 MAX_DECOMPRESSED = 64 * 1024 * 1024
 DATA_MESSAGE = "DATA_MESSAGE"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from layerserve.domain.errors import ArtifactIntegrityError
-from layerserve.services.catalog import LAYER_PREFIX, VersionRecord
+from layerserve.domain.layout import layer_folder
+from layerserve.services.catalog import VersionRecord
 
 
 class LayerArtifacts:
@@ -15,9 +16,10 @@ class LayerArtifacts:
         self._root = models_root.resolve()
 
     def fetch(self, record: VersionRecord) -> Path:
-        if not record.location.startswith(LAYER_PREFIX):
+        named = layer_folder(self._root, record.location)
+        if named is None:
             raise ArtifactIntegrityError(f"'{record.location}' is not a layer location")
-        folder = (self._root / record.location.removeprefix(LAYER_PREFIX)).resolve()
+        folder = named.resolve()
         if not folder.is_relative_to(self._root):
             raise ArtifactIntegrityError(
                 f"artifact location '{record.location}' escapes the models root"

@@ -1,6 +1,7 @@
 """Static catalog: every version found under a models root (a Lambda layer mount).
 
-Layout: ``<root>/<name>/<version>/{manifest.json,model.onnx.zst}``. With no registry
+Layout (``domain.layout``): ``<root>/<name>/<version>/manifest.json`` next to the
+artifact it names. With no registry
 the highest version of each model is its default, like a static model repository.
 """
 
@@ -14,9 +15,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from layerserve.domain.errors import InvalidModelError, ModelNotFoundError, VersionNotFoundError
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
+from layerserve.domain.layout import MANIFEST_GLOB, layer_location, version_of
+from layerserve.domain.manifest import Manifest
 from layerserve.domain.versions import latest
-from layerserve.services.catalog import LAYER_PREFIX, Resolution, VersionRecord
+from layerserve.services.catalog import Resolution, VersionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,9 @@ class LayerCatalog:
         self._last_scan = time.monotonic()
         records: dict[str, dict[str, VersionRecord]] = {}
         problems: list[str] = []
-        for manifest_path in sorted(self._root.glob(f"*/*/{MANIFEST_FILE}")):
+        for manifest_path in sorted(self._root.glob(MANIFEST_GLOB)):
             try:
-                record = _read_record(self._root, manifest_path)
+                record = _read_record(manifest_path)
             except InvalidModelError as exc:
                 problems.append(exc.message)
                 continue
@@ -98,16 +100,16 @@ class LayerCatalog:
         return versions
 
 
-def _read_record(root: Path, manifest_path: Path) -> VersionRecord:
-    folder = manifest_path.parent
+def _read_record(manifest_path: Path) -> VersionRecord:
     try:
         manifest = Manifest.from_json(manifest_path.read_bytes())
     except (OSError, ValidationError) as exc:
         raise InvalidModelError(f"unreadable manifest {manifest_path}: {exc}") from exc
-    if (manifest.name, manifest.version) != (folder.parent.name, folder.name):
+    name, version = version_of(manifest_path)
+    if (manifest.name, manifest.version) != (name, version):
         raise InvalidModelError(
             f"manifest {manifest_path} names {manifest.name}/{manifest.version}, "
-            f"but lies in {folder.parent.name}/{folder.name}"
+            f"but lies in {name}/{version}"
         )
-    location = LAYER_PREFIX + folder.relative_to(root).as_posix()
+    location = layer_location(manifest.name, manifest.version)
     return VersionRecord(manifest.name, manifest.version, manifest, location)

@@ -25,6 +25,7 @@ from layerserve.domain.errors import (
     InvalidInputError,
     ServiceUnavailableError,
 )
+from layerserve.domain.layout import version_dir
 from layerserve.domain.registry import S3Uri
 from layerserve.services.catalog import VersionRecord
 
@@ -166,7 +167,7 @@ class S3ArtifactSource:
     def fetch(self, record: VersionRecord) -> Path:
         S3Uri.parse(record.location)
         sha256 = record.manifest.artifact.sha256
-        target = self._cache / record.model / record.version / f"{sha256}.onnx.zst"
+        target = version_dir(self._cache, record.model, record.version) / f"{sha256}.onnx.zst"
         if target.is_file():
             return target
         return self._artifacts.download(record.location, target, sha256)

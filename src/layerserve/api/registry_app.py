@@ -20,8 +20,8 @@ from starlette.responses import Response
 from layerserve.api.errors import install_error_handlers
 from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.domain.errors import ServiceUnavailableError
-from layerserve.services.aggregation import RollupReader
-from layerserve.services.metrics_report import metrics_window, model_metrics
+from layerserve.services.metrics.aggregation import RollupReader
+from layerserve.services.metrics.report import metrics_window, model_metrics
 from layerserve.services.registry import (
     Archive,
     Canary,

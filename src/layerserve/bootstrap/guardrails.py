@@ -18,9 +18,9 @@ from aws_lambda_powertools import Logger
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.bootstrap.lazy import Handler
 from layerserve.bootstrap.metrics import build_rollups
-from layerserve.services.aggregation import RollupReader
-from layerserve.services.canary_actions import RegistryCanaryActions
-from layerserve.services.guardrails import CanaryActions, GuardrailOutcome, run_guardrails
+from layerserve.services.canary.actions import RegistryCanaryActions
+from layerserve.services.canary.guardrails import CanaryActions, GuardrailOutcome, run_guardrails
+from layerserve.services.metrics.aggregation import RollupReader
 from layerserve.services.registry import RegistryService
 from layerserve.settings import GuardrailSettings
 

@@ -74,7 +74,7 @@ def _registry_parts(
 
     from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
     from layerserve.adapters.s3_artifacts import S3Artifacts, S3ArtifactSource
-    from layerserve.services.registry_catalog import RegistryCatalog
+    from layerserve.services.catalog.registry import RegistryCatalog
 
     reader = DynamoDBRegistry(
         settings.registry_table, dynamodb or boto3.client("dynamodb"), consistent_reads=False

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from layerserve.adapters.cloudwatch_logs import decode_subscription
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.bootstrap.lazy import Handler
-from layerserve.services.aggregation import RollupWriter, fold_events
+from layerserve.services.metrics.aggregation import RollupWriter, fold_events
 from layerserve.settings import MetricsSettings
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from layerserve.api.registry_app import create_registry_app
 from layerserve.bootstrap import sync_model_layer
 from layerserve.bootstrap.lazy import Handler
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
-from layerserve.services.aggregation import RollupReader
+from layerserve.services.metrics.aggregation import RollupReader
 from layerserve.services.registry import (
     RegistryService,
     UploadOutcome,

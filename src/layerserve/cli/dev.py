@@ -13,6 +13,7 @@ import uvicorn
 from rich.console import Console
 
 from layerserve.cli.package import fail
+from layerserve.domain import layout
 from layerserve.domain.manifest import Manifest, TensorSpec
 from layerserve.domain.versions import version_key
 from layerserve.local.guardrails import POLICIES
@@ -26,7 +27,7 @@ console = Console(stderr=True)
 
 def models_root(folder: Path) -> Path:
     """Accept either a layer folder (holding ``models/``) or the models root itself."""
-    nested = folder / "models"
+    nested = layout.models_root(folder)
     return nested if nested.is_dir() else folder
 
 
@@ -192,7 +193,7 @@ def _describe(stack: LocalStack, base: str) -> None:
 def latest_manifests(root: Path) -> list[Manifest]:
     """The highest version's manifest of each model under ``root``, by model name."""
     latest: dict[str, Manifest] = {}
-    for manifest_path in sorted(root.glob("*/*/manifest.json")):
+    for manifest_path in sorted(root.glob(layout.MANIFEST_GLOB)):
         manifest = Manifest.from_json(manifest_path.read_bytes())
         known = latest.get(manifest.name)
         if known is None or version_key(manifest.version) > version_key(known.version):

@@ -125,7 +125,7 @@ def package_example(
 def _install(built: PackageReport, layer: Path) -> PackageReport:
     """Write a version packaged in scratch space into ``layer`` through the layer's writer,
     which keeps the same bytes as they are and refuses different ones."""
-    from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE
+    from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE
     from layerserve.services.packaging.artifact import LayerFolder
 
     artifact = (built.version_dir / ARTIFACT_FILE).read_bytes()

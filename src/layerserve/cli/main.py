@@ -14,7 +14,7 @@ from layerserve.cli.example import example
 from layerserve.cli.failures import add_command
 from layerserve.cli.flags import FlagGroup
 from layerserve.cli.package import package
-from layerserve.cli.registry import register_commands
+from layerserve.cli.registry.group import register_commands
 from layerserve.cli.versions import prune_versions
 
 app = typer.Typer(

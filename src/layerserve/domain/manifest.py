@@ -1,7 +1,8 @@
 """The manifest that travels with every packaged model version.
 
-``layerserve package`` writes it next to ``model.onnx.zst``; the runtime and the
-registry read it. It is the single description of a version's bytes and signature.
+``layerserve package`` writes it next to the compressed artifact (file names and
+folders: ``domain.layout``); the runtime and the registry read it. It is the single
+description of a version's bytes and signature.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MANIFEST_FILE = "manifest.json"
-ARTIFACT_FILE = "model.onnx.zst"
+from layerserve.domain.layout import ARTIFACT_FILE
+
 FORMAT_VERSION = 1
 
 Dim = int | str | None

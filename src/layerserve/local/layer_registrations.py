@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from layerserve.domain.manifest import MANIFEST_FILE, Manifest
-from layerserve.services.catalog import LAYER_PREFIX
+from layerserve.domain.layout import MANIFEST_FILE, layer_folder
+from layerserve.domain.manifest import Manifest
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _REGISTER = re.compile(r"^/registry/models/[^/]+/versions/?$")
@@ -45,11 +45,9 @@ def _refusal(event: dict[str, Any], root: Path) -> str | None:
         return None
     body = _json(event)
     location, sent = body.get("location"), body.get("manifest")
-    if not isinstance(location, str) or not location.startswith(LAYER_PREFIX):
+    wanted = layer_folder(root, location) if isinstance(location, str) else None
+    if wanted is None or not isinstance(sent, dict):
         return None  # S3 artifacts, and malformed requests the registry answers itself
-    if not isinstance(sent, dict):
-        return None
-    wanted = root / location.removeprefix(LAYER_PREFIX)
     held = _manifest(wanted.resolve(), root)
     if held is None:
         return (

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from layerserve.adapters.cloudwatch_logs import encode_subscription
-from layerserve.services.aggregation import LogEvent
+from layerserve.services.metrics.aggregation import LogEvent
 
 Deliver = Callable[[dict[str, Any]], Any]
 

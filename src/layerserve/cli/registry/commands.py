@@ -13,13 +13,14 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from layerserve.adapters.s3_artifacts import S3Artifacts
-from layerserve.cli.failures import add_command, describe, fail
+from layerserve.cli.failures import describe, fail
 from layerserve.cli.registry import render
 from layerserve.cli.registry.client import RegistryClient, path
 from layerserve.cli.registry.policy import policy_body
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE, Manifest
-from layerserve.domain.registry import S3Uri, layer_location, upload_keys
+from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE, layer_location, upload_keys
+from layerserve.domain.manifest import Manifest
+from layerserve.domain.registry import S3Uri
 
 Endpoint = Annotated[
     str,
@@ -273,9 +274,3 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     status,
     history,
 )
-
-
-def register_commands(app: typer.Typer) -> None:
-    """Add the deployer commands to the ``layerserve`` app."""
-    for command in COMMANDS:
-        add_command(app, command)

@@ -25,9 +25,6 @@ from layerserve.domain.registry.entities import (
 from layerserve.domain.registry.locations import (
     S3Uri,
     is_s3,
-    layer_location,
-    parse_upload_key,
-    upload_keys,
     validate_location,
 )
 
@@ -47,14 +44,11 @@ __all__ = [
     "canary_state",
     "describe",
     "is_s3",
-    "layer_location",
     "next_alias",
-    "parse_upload_key",
     "promote_routes",
     "rollback_routes",
     "rolled_back",
     "signature_conflicts",
     "stable_version",
-    "upload_keys",
     "validate_location",
 ]

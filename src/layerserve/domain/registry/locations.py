@@ -1,7 +1,6 @@
 """Where a version's artifact lives: a layer path or an object in the artifacts bucket.
 
-Uploads that register a version through an S3 event use the key layout
-``artifacts/<name>/<version>/model.onnx.zst`` next to ``artifacts/<name>/<version>/manifest.json``.
+Layer paths and the keys of uploaded versions follow ``domain.layout``.
 
 In a versioned bucket the registry pins the object version it verified:
 ``s3://bucket/key?versionId=<id>``. Overwriting the key later then changes nothing for
@@ -14,10 +13,9 @@ import re
 from typing import Final, NamedTuple
 
 from layerserve.domain.errors import InvalidInputError
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE
+from layerserve.domain.layout import ARTIFACTS_PREFIX, layer_location
 
 S3_SCHEME: Final = "s3://"
-ARTIFACTS_PREFIX: Final = "artifacts"
 _LAYER_PATH: Final = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 VERSION_QUERY: Final = "versionId"
 _VERSION_ID: Final = re.compile(r"^[A-Za-z0-9._+/=\-]{1,1024}$")
@@ -77,11 +75,6 @@ def same_location(a: str, b: str) -> bool:
     return a == b
 
 
-def layer_location(name: str, version: str) -> str:
-    """The conventional layer path of a packaged version (under ``/opt`` in Lambda)."""
-    return f"models/{name}/{version}"
-
-
 def validate_location(raw: str, artifacts_bucket: str | None) -> str:
     """``raw`` if it is an allowed artifact location, else ``InvalidInputError``."""
     if is_s3(raw):
@@ -97,24 +90,7 @@ def validate_location(raw: str, artifacts_bucket: str | None) -> str:
         return str(uri)
     if not _LAYER_PATH.fullmatch(raw) or any(part in (".", "..") for part in raw.split("/")):
         raise InvalidInputError(
-            f"layer path '{raw}' must be relative, without '..', like 'models/<name>/<version>'"
+            f"layer path '{raw}' must be relative, without '..', "
+            f"like '{layer_location('<name>', '<version>')}'"
         )
     return raw
-
-
-def upload_keys(name: str, version: str) -> tuple[str, str]:
-    """The artifact and manifest keys of a version uploaded to the artifacts bucket."""
-    folder = f"{ARTIFACTS_PREFIX}/{name}/{version}"
-    return f"{folder}/{ARTIFACT_FILE}", f"{folder}/{MANIFEST_FILE}"
-
-
-def parse_upload_key(key: str) -> tuple[str, str] | None:
-    """``(name, version)`` for an artifact or manifest key of the upload layout, else None."""
-    parts = key.split("/")
-    if (
-        len(parts) != 4
-        or parts[0] != ARTIFACTS_PREFIX
-        or parts[3] not in (ARTIFACT_FILE, MANIFEST_FILE)
-    ):
-        return None
-    return parts[1], parts[2]

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import zstandard
 
-from layerserve.domain.manifest import ARTIFACT_FILE, MANIFEST_FILE
+from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE, models_root, version_dir
 from layerserve.services.packaging.errors import VersionExistsError
 
-MODELS_DIR = "models"
 _FILE_MODE = 0o644  # readable by the Lambda runtime user once zipped into a layer
 
 
@@ -27,7 +26,7 @@ def compress(data: bytes, level: int) -> bytes:
 
 
 class LayerFolder:
-    """``<root>/models/<name>/<version>/{model.onnx.zst,manifest.json}``.
+    """``<root>/models/<name>/<version>/{model.onnx.zst,manifest.json}`` (``domain.layout``).
 
     A version counts as present once either file exists. Files are written through
     temporary files and ``os.replace``, the manifest last, so a reader that finds a
@@ -38,7 +37,7 @@ class LayerFolder:
         self.root = root
 
     def version_dir(self, name: str, version: str) -> Path:
-        return self.root / MODELS_DIR / name / version
+        return version_dir(models_root(self.root), name, version)
 
     def ensure_free(self, name: str, version: str, force: bool) -> None:
         folder = self.version_dir(name, version)
@@ -49,7 +48,7 @@ class LayerFolder:
     def other_bytes(self, name: str, version: str) -> int:
         """Bytes of every other file under ``models/`` (they share the same layer)."""
         skip = self.version_dir(name, version)
-        files = (self.root / MODELS_DIR).rglob("*")
+        files = models_root(self.root).rglob("*")
         return sum(p.stat().st_size for p in files if p.is_file() and skip not in p.parents)
 
     def write(self, name: str, version: str, artifact: bytes, manifest: bytes, force: bool) -> Path:

@@ -1,8 +1,9 @@
 """Register versions from artifact uploads: S3 ``ObjectCreated`` events on the artifacts bucket.
 
-A version folder ``artifacts/<name>/<version>/`` holds ``model.onnx.zst`` and
-``manifest.json``. Whichever object arrives second completes the registration; a
-manifest alone records the version as ``registered``; an artifact alone waits.
+A version folder ``artifacts/<name>/<version>/`` (``domain.layout.upload_keys``) holds
+``model.onnx.zst`` and ``manifest.json``. Whichever object arrives second completes the
+registration; a manifest alone records the version as ``registered``; an artifact alone
+waits.
 Duplicate events are harmless because registration is idempotent.
 """
 
@@ -16,8 +17,9 @@ from urllib.parse import unquote_plus
 from pydantic import ValidationError
 
 from layerserve.domain.errors import ArtifactMismatchError, InvalidInputError
+from layerserve.domain.layout import parse_upload_key, upload_keys
 from layerserve.domain.manifest import Manifest
-from layerserve.domain.registry import S3Uri, parse_upload_key, upload_keys
+from layerserve.domain.registry import S3Uri
 from layerserve.services.registry.commands import RegisterVersion
 from layerserve.services.registry.ports import ArtifactReader
 from layerserve.services.registry.versions import VersionUseCases

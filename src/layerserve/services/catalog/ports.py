@@ -7,17 +7,14 @@ from typing import Protocol
 
 from layerserve.domain.manifest import Manifest
 
-LAYER_PREFIX = "models/"
-"""Layer locations start with this: the folder layers mount as the models root."""
-
 
 @dataclass(frozen=True, slots=True)
 class VersionRecord:
     """An immutable, servable version and where its compressed artifact lives.
 
-    ``location`` is either a layer path, ``models/<name>/<version>`` (the ``models/``
-    prefix names the models root, ``/opt/models`` in Lambda), or an ``s3://bucket/key``
-    URI of the ``.onnx.zst`` file.
+    ``location`` is either a layer path, ``models/<name>/<version>``
+    (``domain.layout.layer_location``: a folder under the models root, ``/opt/models`` in
+    Lambda), or an ``s3://bucket/key`` URI of the ``.onnx.zst`` file.
     """
 
     model: str

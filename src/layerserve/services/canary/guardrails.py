@@ -9,8 +9,8 @@ from typing import Protocol
 
 from layerserve.domain.errors import LayerserveError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Decision, Figure, evaluate
-from layerserve.services.aggregation import RollupReader
-from layerserve.services.metrics_query import route_rollup
+from layerserve.services.metrics.aggregation import RollupReader
+from layerserve.services.metrics.query import route_rollup
 
 
 @dataclass(frozen=True, slots=True)

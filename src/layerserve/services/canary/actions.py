@@ -1,4 +1,4 @@
-"""The guardrails' ``CanaryActions`` over the registry service.
+"""The guardrails' ``CanaryActions`` (``canary.guardrails``) over the registry service.
 
 Every move is a conditional write at the revision the guardrails evaluated
 (``state.revision``) and records the decision's reason and figures in the history. When
@@ -13,7 +13,7 @@ from typing import Final
 from layerserve.domain.errors import RevisionConflictError
 from layerserve.domain.guardrails import CanaryState, Figure
 from layerserve.domain.registry import Alias, CanaryPlan
-from layerserve.services.guardrails import GuardedCanary
+from layerserve.services.canary.guardrails import GuardedCanary
 from layerserve.services.registry import Canary, Promote, RegistryService, Rollback
 
 GUARDRAILS_ACTOR: Final = "layerserve-guardrails"

@@ -31,7 +31,7 @@ from layerserve.domain.registry import (
     VersionStatus,
 )
 from layerserve.domain.routing import VERSION_PATTERN, canonical_routes, pick_version
-from layerserve.services.catalog import Resolution, VersionRecord
+from layerserve.services.catalog.ports import Resolution, VersionRecord
 from layerserve.services.registry.ports import RegistryReader
 
 T = TypeVar("T")

@@ -15,8 +15,8 @@ from layerserve.domain.durations import parse_duration
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.registry import CanaryPlan
 from layerserve.domain.rollup import AliasRoute, Rollup
-from layerserve.services.aggregation import RollupReader
-from layerserve.services.metrics_query import MetricsSummary, metrics_summary, route_rollup
+from layerserve.services.metrics.aggregation import RollupReader
+from layerserve.services.metrics.query import MetricsSummary, metrics_summary, route_rollup
 from layerserve.services.registry import RegistryService
 
 DEFAULT_SINCE: Final = "1h"

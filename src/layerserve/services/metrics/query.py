@@ -15,7 +15,7 @@ from layerserve.domain.drift import (
 )
 from layerserve.domain.rollup import MINUTE_MS, AliasRoute, Rollup
 from layerserve.domain.sketch import DDSketch
-from layerserve.services.aggregation import RollupReader
+from layerserve.services.metrics.aggregation import RollupReader
 
 
 class _Frozen(BaseModel):
