@@ -20,10 +20,9 @@ from moto import mock_aws
 
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry, create_registry_table
 from layerserve.bootstrap import build_inference_service
+from layerserve.bootstrap.batch import BatchHandler, build_batch_handler
 from layerserve.domain.batch import ObjectVersion
 from layerserve.domain.errors import ServiceUnavailableError
-from layerserve.lambdas import batch
-from layerserve.lambdas.batch.runtime import build_runtime
 from layerserve.local.events import FakeLambdaContext
 from layerserve.services.batch import BatchOptions, BatchService, Continuation, JobOutcome
 from layerserve.services.registry import RegistryService
@@ -127,6 +126,8 @@ class BatchStack:
     counting_s3: CountingClient
     dynamodb: Any
     lam: FakeLambda
+    handler: BatchHandler
+    """The batch function, wired over these clients."""
     context: FakeLambdaContext = field(default_factory=Context)
     registry: RegistryService | None = None
     """With ``registry=True``: the registry the batch function resolves versions in."""
@@ -137,8 +138,7 @@ class BatchStack:
         return s3_event(BUCKET, key, len(body), put["ETag"], put.get("VersionId"))
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = batch.handler(event, self.context)
-        return result
+        return self.handler(event, self.context)
 
     def drain(self) -> list[dict[str, Any]]:
         """Run queued continuations (as Lambda would), until none is left."""
@@ -215,7 +215,7 @@ def batch_stack(
             dynamodb=counting_dynamodb,  # type: ignore[arg-type]
             s3=s3,
         )
-        runtime = build_runtime(
+        handler = build_batch_handler(
             BatchSettings(idempotency_table=TABLE),
             inference,
             s3=counting,  # type: ignore[arg-type]
@@ -223,11 +223,7 @@ def batch_stack(
             invoker=lam,
             options=options,
         )
-        batch.install(runtime)
-        try:
-            yield BatchStack(s3, counting, dynamodb, lam, registry=registry_service)
-        finally:
-            batch.install(None)
+        yield BatchStack(s3, counting, dynamodb, lam, handler, registry=registry_service)
 
 
 # --- in-memory ports, for the service without AWS ------------------------------------------

@@ -7,7 +7,6 @@ signature: 1 and 2 are ``y = x``, 3 fails unless the batch is a multiple of 3, a
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import random
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,9 @@ import pytest
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.adapters.onnx_graph import OnnxToolkit
+from layerserve.bootstrap.guardrails import build_guardrails_handler
+from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.metrics import build_metrics_handler
 from layerserve.domain.guardrails import CanaryPolicy
 from layerserve.domain.manifest import Manifest
 from layerserve.domain.registry import Alias, HistoryEntry
@@ -33,6 +34,7 @@ from layerserve.local.events import FakeLambdaContext, decode_reply
 from layerserve.local.logs import LogSubscription
 from layerserve.services.packaging import PackageRequest, package_model
 from layerserve.services.registry import Canary, Promote, RegisterVersion
+from layerserve.settings import GuardrailSettings, MetricsSettings
 from tests import onnx_builders
 from tests.apigw import http_api_event
 from tests.conftest import Invoke, invoke_on_first_use
@@ -43,6 +45,8 @@ ROLLUPS = "layerserve-rollups"
 MODEL = "score"
 ALIAS = "production"
 ME = "arn:aws:iam::123456789012:user/deployer"
+METRICS = MetricsSettings(rollups_table=ROLLUPS)
+GUARDRAILS = GuardrailSettings(rollups_table=ROLLUPS, registry_table=TABLE)
 
 
 def build_layer(layer: Path) -> Path:
@@ -67,7 +71,6 @@ class Stack:
     aws: AwsRegistry
     invoke: Invoke
     logs: LogSubscription
-    metrics: ModuleType
     rollups: DynamoDBRollups
 
     def canary(self, version: str, weight: int, policy: CanaryPolicy | None) -> Alias:
@@ -110,11 +113,10 @@ class Stack:
 
     def guardrails(self, ahead: timedelta = timedelta(0)) -> dict[str, Any]:
         """One scheduled run, with the clock ``ahead`` of now (bake time without sleeping)."""
-        handler = self.metrics.make_schedule_handler(
-            self.metrics.registry_actions, clock=lambda: datetime.now(UTC) + ahead
+        handler = build_guardrails_handler(
+            GUARDRAILS, dynamodb=self.aws.dynamodb, clock=lambda: datetime.now(UTC) + ahead
         )
-        result: dict[str, Any] = handler(SCHEDULE_EVENT, FakeLambdaContext())
-        return result
+        return handler(SCHEDULE_EVENT, FakeLambdaContext())
 
 
 def rows(count: int, seed: int = 0) -> dict[str, Any]:
@@ -136,9 +138,9 @@ SCHEDULE_EVENT = {
 }
 
 
-def deliver(metrics: ModuleType, payload: dict[str, Any]) -> None:
+def deliver(metrics: Handler, payload: dict[str, Any]) -> None:
     """What the log subscription does: invoke the metrics function with the batch."""
-    metrics.handler(payload, FakeLambdaContext())
+    metrics(payload, FakeLambdaContext())
 
 
 def moto_stack(monkeypatch: pytest.MonkeyPatch, models_root: Path) -> Iterator[Stack]:
@@ -156,8 +158,8 @@ def moto_stack(monkeypatch: pytest.MonkeyPatch, models_root: Path) -> Iterator[S
         aws.service.aliases.promote(MODEL, ALIAS, Promote(version="1"), ME)
         monkeypatch.setenv("LAYERSERVE_REGISTRY_TABLE", TABLE)
         monkeypatch.setenv("LAYERSERVE_REGISTRY_TTL_S", "0")
-        monkeypatch.setenv("LAYERSERVE_ROLLUPS_TABLE", ROLLUPS)
-        metrics = importlib.reload(importlib.import_module("layerserve.lambdas.metrics"))
-        logs = LogSubscription(partial(deliver, metrics))
+        logs = LogSubscription(
+            partial(deliver, build_metrics_handler(METRICS, dynamodb=aws.dynamodb))
+        )
         rollups = DynamoDBRollups(ROLLUPS, aws.dynamodb)
-        yield Stack(aws, invoke_on_first_use(logs.write), logs, metrics, rollups)
+        yield Stack(aws, invoke_on_first_use(logs.write), logs, rollups)

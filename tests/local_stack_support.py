@@ -1,4 +1,5 @@
-"""``LocalStack`` in a test: cached handlers and the environment restored afterwards."""
+"""``LocalStack`` in a test: the emulator reset and the environment (the emulator's
+credentials) restored afterwards."""
 
 from __future__ import annotations
 
@@ -13,14 +14,8 @@ from layerserve.local.stack import LocalStack, StackOptions
 
 @contextmanager
 def local_stack(options: StackOptions) -> Iterator[LocalStack]:
-    """A stack to ``start()``; stopped, and its handlers and environment forgotten, on exit."""
-    from layerserve.lambdas import metrics, registry
-
+    """A stack to ``start()``; stopped, its emulator state and environment forgotten, on exit."""
     saved = dict(os.environ)
-    caches = (registry.registry_service, registry.asgi_adapter, metrics.rollups,
-              metrics.registry_actions)  # fmt: skip
-    for cached in caches:
-        cached.cache_clear()
     stack = LocalStack(options)
     try:
         yield stack
@@ -28,7 +23,5 @@ def local_stack(options: StackOptions) -> Iterator[LocalStack]:
         if stack.endpoint is not None:  # the emulator's state is process-wide
             httpx.post(f"{stack.endpoint}/moto-api/reset", timeout=30)
         stack.stop()
-        for cached in caches:
-            cached.cache_clear()
         os.environ.clear()
         os.environ.update(saved)

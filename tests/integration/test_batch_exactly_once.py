@@ -1,7 +1,7 @@
 """1,000 duplicate S3 events for 200 uploads, shuffled, from concurrent threads: exactly
 200 results, each written once.
 
-Threads call ``layerserve.lambdas.batch.process`` (the handler without its Powertools
+Threads call ``BatchHandler.process`` (the handler without its Powertools
 Logger/Metrics decorators: Lambda never runs two invocations in one process, and those
 decorators keep per-process state). moto's in-process backend is serialised by a lock
 around each client call (``CountingClient``); the handler code in between interleaves
@@ -25,7 +25,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
 )
 
-from layerserve.lambdas import batch
 from tests.batch_support import Context, batch_stack
 
 OBJECTS = 200
@@ -54,7 +53,7 @@ def test_duplicate_concurrent_events_give_one_result_per_upload(
                         return
                     event = deliveries.popleft()
                 try:
-                    result = batch.process(event, Context())
+                    result = stack.handler.process(event, Context())
                 except IdempotencyAlreadyInProgressError:
                     with guard:
                         deliveries.append(event)  # Lambda retries a failed async invocation

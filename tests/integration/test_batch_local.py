@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from layerserve.bootstrap import build_inference_service
 from layerserve.cli.batch import batch as batch_command
 from layerserve.domain.batch import created_objects
-from layerserve.lambdas import batch
 from layerserve.local.s3_events import S3EventPoller, object_created_event, start_local_batch
 from layerserve.settings import BatchSettings, InferenceSettings
 from tests.batch_support import EVENT_TEMPLATE, fake_credentials
@@ -106,7 +105,6 @@ def local_stack(
         yield endpoint
     finally:
         poller.stop()
-        batch.install(None)
         server.stop()
 
 

@@ -22,7 +22,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.domain.manifest import Manifest
-from layerserve.lambdas import batch
 from layerserve.services.batch import BatchOptions
 from layerserve.services.registry import Promote, RegisterVersion, RegistryService
 from tests.batch_support import BatchStack, Context, batch_stack
@@ -160,7 +159,7 @@ def test_concurrent_duplicates_around_a_promote_give_one_result_per_upload(
                 if delivered == promote_after:
                     _promote_2(stack)
             try:
-                result = batch.process(event, Context())
+                result = stack.handler.process(event, Context())
             except IdempotencyAlreadyInProgressError:
                 with guard:
                     deliveries.append(event)  # Lambda retries the failed invocation

@@ -7,7 +7,6 @@ Gateway-level cases run an echo handler behind ``LocalGateway``; stack-level cas
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from layerserve.local.auth import JwtAuthorizer, LocalIssuer, SigV4Authorizer
 from layerserve.local.gateway import LocalGateway, Route
 from layerserve.local.stack import LocalStack, StackOptions
 from tests.guardrail_support import MODEL, build_layer
+from tests.local_stack_support import local_stack
 from tests.servers import serving
 
 LOCAL = Credentials("local", "local")
@@ -174,26 +174,11 @@ def test_open_routes_pass_anything(gateway: str) -> None:
 # --- the local stack in each InferenceAuth mode ----------------------------------------------
 @pytest.fixture(params=["NONE", "AWS_IAM", "JWT"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LocalStack, str]]:
-    from layerserve.lambdas import metrics, registry
-
-    saved = dict(os.environ)
-    caches = (registry.registry_service, registry.asgi_adapter, metrics.rollups,
-              metrics.registry_actions)  # fmt: skip
-    for cached in caches:
-        cached.cache_clear()
     options = StackOptions(
         build_layer(tmp_path / "layer"), tmp_path / "scratch", inference_auth=request.param
     )
-    local = LocalStack(options)
-    try:
-        with serving(local.start()) as address:
-            yield local, f"http://{address}"
-    finally:
-        local.stop()
-        for cached in caches:
-            cached.cache_clear()
-        os.environ.clear()
-        os.environ.update(saved)
+    with local_stack(options) as local, serving(local.start()) as address:
+        yield local, f"http://{address}"
 
 
 def test_the_stack_enforces_its_inference_auth_and_signs_the_history(

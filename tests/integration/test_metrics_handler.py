@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import gzip
-import importlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -21,11 +19,14 @@ from layerserve.adapters.cloudwatch_logs import (
     encode_subscription,
 )
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
+from layerserve.bootstrap.guardrails import make_guardrails_handler
+from layerserve.bootstrap.metrics import build_metrics_handler, build_rollups, make_metrics_handler
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Figure
 from layerserve.local.events import FakeLambdaContext
 from layerserve.services.canary.guardrails import GuardedCanary
 from layerserve.services.metrics.query import window_rollup
+from layerserve.settings import MetricsSettings
 from tests.guardrail_support import SCHEDULE_EVENT
 from tests.integration.test_metrics_rollups import TABLE, create_table
 from tests.metric_factories import log_events, traffic
@@ -35,17 +36,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def load_app() -> ModuleType:
-    """The handler module with fresh per-environment caches, as in a new Lambda sandbox."""
-    from layerserve.lambdas import metrics
-
-    return importlib.reload(metrics)
+SETTINGS = MetricsSettings(rollups_table=TABLE)
 
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBClient]:
     fake_aws(monkeypatch)
-    monkeypatch.setenv("LAYERSERVE_ROLLUPS_TABLE", TABLE)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client)
@@ -74,19 +70,19 @@ def aws_payload(messages: Sequence[str], first_id: int = 0) -> dict[str, Any]:
 
 
 def test_subscription_delivery_is_folded_once(dynamodb: DynamoDBClient) -> None:
-    app = load_app()
+    handler = build_metrics_handler(SETTINGS, dynamodb=dynamodb)
     lines = traffic("1", 30, spacing_ms=100, error_every=10)
     messages = [f"2025-03-01T12:00:00.000Z\tabc\tINFO\t{line}\n" for line in lines]
     messages.append("END RequestId: abc")
     payload = aws_payload(messages)
-    report = app.handler(payload, FakeLambdaContext())
+    report = handler(payload, FakeLambdaContext())
     assert (report["events"], report["records"], report["ignored"], report["applied"]) == (
         31,
         30,
         1,
         1,
     )
-    again = app.handler(payload, FakeLambdaContext())
+    again = handler(payload, FakeLambdaContext())
     assert (again["applied"], again["duplicates"]) == (0, 1)
     rollups = DynamoDBRollups(TABLE, dynamodb)
     start = datetime.fromisoformat("2025-03-01T12:00:00+00:00")
@@ -112,7 +108,7 @@ def test_the_subscription_control_message_carries_nothing(dynamodb: DynamoDBClie
     payload = {
         "awslogs": {"data": base64.b64encode(gzip.compress(orjson.dumps(document))).decode()}
     }
-    report = load_app().handler(payload, FakeLambdaContext())
+    report = build_metrics_handler(SETTINGS, dynamodb=dynamodb)(payload, FakeLambdaContext())
     assert (report["records"], report["applied"]) == (0, 0)
 
 
@@ -153,14 +149,14 @@ class Registry:
 
 
 def test_schedule_rolls_back_a_canary_with_an_error_spike(dynamodb: DynamoDBClient) -> None:
-    app = load_app()
+    rollups = build_rollups(SETTINGS, dynamodb=dynamodb)
     started = datetime.now(UTC) - timedelta(minutes=5)
     start_ms = int(started.timestamp() * 1000)
     # What revision 7 of the alias routed to each side.
     lines = traffic("1", 400, start_ms=start_ms, spacing_ms=500, alias_revision=7) + traffic(
         "2", 250, start_ms=start_ms, spacing_ms=800, error_every=3, alias_revision=7
     )
-    app.handler(aws_payload(lines), FakeLambdaContext())
+    make_metrics_handler(rollups)(aws_payload(lines), FakeLambdaContext())
     state = CanaryState(
         model="iris",
         alias="production",
@@ -171,7 +167,7 @@ def test_schedule_rolls_back_a_canary_with_an_error_spike(dynamodb: DynamoDBClie
         revision=7,
     )
     registry = Registry(GuardedCanary(CanaryPolicy(min_samples=200), state))
-    schedule_handler = app.make_schedule_handler(lambda: registry)
+    schedule_handler = make_guardrails_handler(registry, rollups)
     result = schedule_handler(SCHEDULE_EVENT, FakeLambdaContext())
     assert result["evaluated"] == 1
     ((action, reason, figures),) = registry.moves

@@ -14,18 +14,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
+from layerserve.adapters import model_layer_resource
+from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.registry import build_registry_handler, make_registry_handler
 from layerserve.domain.errors import ServiceUnavailableError
 from layerserve.domain.registry import VersionStatus
-from layerserve.lambdas import model_layer_resource
 from layerserve.lambdas import registry as lambda_registry
 from layerserve.local.events import FakeLambdaContext
 from layerserve.services.registry import Promote, RegisterVersion
+from layerserve.settings import RegistrySettings
 from tests import onnx_builders
 from tests.packaged import package
 from tests.registry_support import BUCKET, TABLE, AwsRegistry, make_manifest, moto_registry
@@ -100,14 +103,17 @@ def layer(built: Path, target: Path, *versions: str) -> Path:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsRegistry]:
-    for registry in moto_registry(monkeypatch):
-        monkeypatch.setenv("LAYERSERVE_REGISTRY_TABLE", TABLE)
-        monkeypatch.setenv("LAYERSERVE_ARTIFACTS_BUCKET", BUCKET)
-        monkeypatch.setenv("LAYERSERVE_MODELS_DIR", str(tmp_path / "opt" / "models"))
-        lambda_registry.registry_service.cache_clear()
-        yield registry
-        lambda_registry.registry_service.cache_clear()
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsRegistry]:
+    yield from moto_registry(monkeypatch)
+
+
+@pytest.fixture
+def handler(aws: AwsRegistry, tmp_path: Path) -> Handler:
+    """The registry function as Lambda wires it, with the model layer mounted in tmp_path."""
+    settings = RegistrySettings(
+        registry_table=TABLE, artifacts_bucket=BUCKET, models_dir=mount(tmp_path)
+    )
+    return build_registry_handler(settings, dynamodb=aws.dynamodb, s3=aws.s3)
 
 
 def mount(tmp_path: Path) -> Path:
@@ -142,11 +148,10 @@ def layer_arn(version: int) -> str:
     return f"arn:aws:lambda:us-east-1:123456789012:layer:layerserve-models:{version}"
 
 
-def invoke(event: dict[str, Any], remaining_ms: int = 120_000) -> dict[str, Any]:
+def invoke(handler: Handler, event: dict[str, Any], remaining_ms: int = 120_000) -> dict[str, Any]:
     context = FakeLambdaContext()
     context.remaining_ms = remaining_ms
-    answer: dict[str, Any] = lambda_registry.handler(event, cast(LambdaContext, context))
-    return answer
+    return handler(event, context)
 
 
 def routes(aws: AwsRegistry, model: str) -> list[tuple[str, int]]:
@@ -156,10 +161,10 @@ def routes(aws: AwsRegistry, model: str) -> list[tuple[str, int]]:
 
 
 def test_create_registers_the_layer_and_gives_each_model_a_default_alias(
-    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
 ) -> None:
     layer(built, mount(tmp_path), "addmul/1", "addmul/2", "iris/1")
-    answer = invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    answer = invoke(handler, cfn_event("Create", responses.url, layer_arn(1)))
     body = responses.only()
     assert body == answer
     assert body["Status"] == "SUCCESS", body["Reason"]
@@ -178,15 +183,15 @@ def test_create_registers_the_layer_and_gives_each_model_a_default_alias(
 
 
 def test_update_registers_new_versions_and_never_moves_an_alias(
-    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
 ) -> None:
     layer(built, mount(tmp_path), "addmul/1", "addmul/2")
-    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)))
     rollback_target = Promote(version="1", reason="2 misbehaves")
     aws.service.aliases.promote("addmul", "production", rollback_target, "ops")
     layer(built, mount(tmp_path), "addmul/3", "iris/1")
     responses.received.clear()
-    invoke(cfn_event("Update", responses.url, layer_arn(2), layer_arn(1)))
+    invoke(handler, cfn_event("Update", responses.url, layer_arn(2), layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["Data"]["Registered"] == "addmul/3, iris/1"
@@ -197,18 +202,20 @@ def test_update_registers_new_versions_and_never_moves_an_alias(
     assert ready is not None and ready.status is VersionStatus.READY
     history = len(aws.service.history("addmul").entries)
     responses.received.clear()
-    invoke(cfn_event("Update", responses.url, layer_arn(2), layer_arn(1)))  # again: no change
+    invoke(
+        handler, cfn_event("Update", responses.url, layer_arn(2), layer_arn(1))
+    )  # again: no change
     assert responses.only()["Data"]["Registered"] == ""
     assert len(aws.service.history("addmul").entries) == history
 
 
 def test_a_layer_version_that_differs_from_the_registered_one_fails_the_deploy(
-    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
 ) -> None:
     layer(built, mount(tmp_path), "addmul/1", "iris/1")
     command = RegisterVersion(manifest=make_manifest("addmul", "1"), location="models/addmul/1")
     aws.service.versions.register("addmul", command, "someone")  # other bytes, same name
-    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "FAILED"
     assert "addmul/1 in the model layer differs from the registered version" in body["Reason"]
@@ -217,22 +224,21 @@ def test_a_layer_version_that_differs_from_the_registered_one_fails_the_deploy(
 
 
 def test_delete_succeeds_even_when_the_registry_is_gone(
-    aws: AwsRegistry, responses: Responses, monkeypatch: pytest.MonkeyPatch
+    handler: Handler, aws: AwsRegistry, responses: Responses
 ) -> None:
     aws.dynamodb.delete_table(TableName=TABLE)
-    monkeypatch.delenv("LAYERSERVE_REGISTRY_TABLE")
-    invoke(cfn_event("Delete", responses.url, layer_arn(1)))
+    invoke(handler, cfn_event("Delete", responses.url, layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == "layerserve-model-layer-versions"
 
 
 def test_an_unreachable_registry_fails_the_create_with_its_reason(
-    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
 ) -> None:
     layer(built, mount(tmp_path), "iris/1")
     aws.dynamodb.delete_table(TableName=TABLE)
-    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "FAILED"
     assert body["Reason"], "CloudFormation shows the reason in the stack events"
@@ -242,32 +248,40 @@ def test_an_unreachable_registry_fails_the_create_with_its_reason(
 def test_missing_settings_still_answer(
     aws: AwsRegistry, responses: Responses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("LAYERSERVE_REGISTRY_TABLE")
-    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    """The Lambda entry point reads the environment; without a registry table it cannot
+    wire the function, yet CloudFormation hears the reason, and a Delete succeeds."""
+    monkeypatch.delenv("LAYERSERVE_REGISTRY_TABLE", raising=False)
+    entry = lambda_registry.entry_point(lambda: build_registry_handler(RegistrySettings()))
+    invoke(entry, cfn_event("Create", responses.url, layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "FAILED"
     assert "registry_table" in body["Reason"]
+    responses.received.clear()
+    invoke(entry, cfn_event("Delete", responses.url, layer_arn(1)))
+    assert responses.only()["Status"] == "SUCCESS"
+    with pytest.raises(ValidationError, match="registry_table"):  # any other event: Lambda's error
+        entry({"rawPath": "/registry/info"}, FakeLambdaContext())
 
 
 def test_an_unreadable_manifest_in_the_layer_fails_the_deploy(
-    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
 ) -> None:
     models = layer(built, mount(tmp_path), "iris/1")
     (models / "iris" / "1" / "manifest.json").write_text("{not json", encoding="utf-8")
-    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "FAILED"
     assert "unreadable manifest" in body["Reason"]
 
 
 def test_a_broken_artifact_in_the_layer_is_not_registered_and_fails_the_deploy(
-    aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, responses: Responses, built: Path, tmp_path: Path
 ) -> None:
     models = layer(built, mount(tmp_path), "addmul/1", "iris/1")
     artifact = models / "iris" / "1" / "model.onnx.zst"
     data = artifact.read_bytes()
     artifact.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # one bit pattern changed
-    invoke(cfn_event("Create", responses.url, layer_arn(1)))
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)))
     body = responses.only()
     assert body["Status"] == "FAILED"
     assert "iris/1: the layer's artifact does not match the sha256" in body["Reason"]
@@ -276,7 +290,7 @@ def test_a_broken_artifact_in_the_layer_is_not_registered_and_fails_the_deploy(
 
 
 def test_a_sync_that_outlasts_the_function_answers_failed_in_time(
-    aws: AwsRegistry, responses: Responses, monkeypatch: pytest.MonkeyPatch
+    aws: AwsRegistry, responses: Responses
 ) -> None:
     release = threading.Event()
 
@@ -284,10 +298,10 @@ def test_a_sync_that_outlasts_the_function_answers_failed_in_time(
         release.wait(30)
         raise ServiceUnavailableError("too late")
 
-    monkeypatch.setattr(lambda_registry, "sync_model_layer", stuck)
+    handler = make_registry_handler(aws.service, sync=stuck)
     started = time.monotonic()
     remaining = model_layer_resource.RESPONSE_RESERVE_MS + 1000
-    invoke(cfn_event("Create", responses.url, layer_arn(1)), remaining_ms=remaining)
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)), remaining_ms=remaining)
     release.set()
     assert time.monotonic() - started < 5
     body = responses.only()
@@ -296,11 +310,11 @@ def test_a_sync_that_outlasts_the_function_answers_failed_in_time(
 
 
 def test_other_resource_types_and_request_types_fail_cleanly(
-    aws: AwsRegistry, responses: Responses
+    handler: Handler, aws: AwsRegistry, responses: Responses
 ) -> None:
     wrong = cfn_event("Create", responses.url, layer_arn(1)) | {"ResourceType": "Custom::Other"}
-    invoke(wrong)
+    invoke(handler, wrong)
     assert responses.only()["Status"] == "FAILED"
     responses.received.clear()
-    invoke(cfn_event("Create", responses.url, layer_arn(1)) | {"RequestType": "Rename"})
+    invoke(handler, cfn_event("Create", responses.url, layer_arn(1)) | {"RequestType": "Rename"})
     assert "unknown RequestType" in responses.only()["Reason"]

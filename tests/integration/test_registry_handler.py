@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote_plus
 
 import orjson
 import pytest
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.registry import build_registry_handler
 from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE
-from layerserve.lambdas import registry as lambda_registry
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
+from layerserve.settings import RegistrySettings
 from tests import onnx_builders
 from tests.apigw import rest_api_event
 from tests.packaged import package
@@ -25,14 +26,14 @@ UPLOADER = "AWS:AIDAEXAMPLEUPLOADER"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsRegistry]:
-    for registry in moto_registry(monkeypatch):
-        monkeypatch.setenv("LAYERSERVE_REGISTRY_TABLE", TABLE)
-        monkeypatch.setenv("LAYERSERVE_ARTIFACTS_BUCKET", BUCKET)
-        lambda_registry.registry_service.cache_clear()
-        lambda_registry.asgi_adapter.cache_clear()
-        yield registry
-        lambda_registry.registry_service.cache_clear()
-        lambda_registry.asgi_adapter.cache_clear()
+    yield from moto_registry(monkeypatch)
+
+
+@pytest.fixture
+def handler(aws: AwsRegistry) -> Handler:
+    """The registry function as Lambda wires it, over moto's clients."""
+    settings = RegistrySettings(registry_table=TABLE, artifacts_bucket=BUCKET)
+    return build_registry_handler(settings, dynamodb=aws.dynamodb, s3=aws.s3)
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +44,8 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "models" / "addmul"
 
 
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    context = cast(LambdaContext, FakeLambdaContext())  # duck-typed like Lambda's own
-    response: dict[str, Any] = lambda_registry.handler(event, context)
-    return response
+def invoke(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
+    return handler(event, FakeLambdaContext())  # duck-typed like Lambda's own
 
 
 def s3_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:
@@ -85,93 +84,102 @@ def s3_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:
     }
 
 
-def upload(aws: AwsRegistry, folder: Path, name: str, key: str | None = None) -> dict[str, Any]:
+def upload(handler: Handler, aws: AwsRegistry, folder: Path, name: str) -> dict[str, Any]:
     """Put one file of a packaged version and deliver its event; the handler's outcome."""
-    key = key or f"artifacts/addmul/{folder.name}/{name}"
+    key = f"artifacts/addmul/{folder.name}/{name}"
     aws.s3.put_object(Bucket=BUCKET, Key=key, Body=(folder / name).read_bytes())
-    outcomes: list[dict[str, Any]] = invoke(s3_event(key))["outcomes"]
+    outcomes: list[dict[str, Any]] = invoke(handler, s3_event(key))["outcomes"]
     assert len(outcomes) == 1
     return outcomes[0]
 
 
-def test_http_api_calls_record_the_iam_caller(aws: AwsRegistry, packaged: Path) -> None:
+def test_http_api_calls_record_the_iam_caller(
+    handler: Handler, aws: AwsRegistry, packaged: Path
+) -> None:
     manifest = orjson.loads((packaged / "1" / MANIFEST_FILE).read_bytes())
     body = orjson.dumps({"manifest": manifest, "location": "models/addmul/1"})
     headers = {"content-type": "application/json"}
     event = http_api_event("POST", "/registry/models/addmul/versions", body, headers, "", DEPLOYER)
-    created = decode_reply(invoke(event))
+    created = decode_reply(invoke(handler, event))
     assert created.status == 201, created.body
     promote = orjson.dumps({"version": "1", "reason": "launch"})
     rest = rest_api_event(
         "POST", "/registry/models/addmul/aliases/production/promote", promote, headers
     )
     rest["requestContext"]["identity"]["userArn"] = "arn:aws:iam::123456789012:user/ops"
-    assert decode_reply(invoke(rest)).status == 200
-    reply = decode_reply(invoke(http_api_event("GET", "/registry/models/addmul/history")))
+    assert decode_reply(invoke(handler, rest)).status == 200
+    reply = decode_reply(invoke(handler, http_api_event("GET", "/registry/models/addmul/history")))
     entries = orjson.loads(reply.body)["entries"]
     assert [(e["action"], e["actor"]) for e in entries] == [
         ("promote", "arn:aws:iam::123456789012:user/ops"),
         ("register", DEPLOYER),
         ("create_model", DEPLOYER),
     ]
-    missing = decode_reply(invoke(http_api_event("GET", "/registry/models/nope")))
+    missing = decode_reply(invoke(handler, http_api_event("GET", "/registry/models/nope")))
     assert (missing.status, orjson.loads(missing.body)) == (
         404,
         {"error": "model 'nope' not found"},
     )
 
 
-def test_manifest_then_artifact_registers_once(aws: AwsRegistry, packaged: Path) -> None:
+def test_manifest_then_artifact_registers_once(
+    handler: Handler, aws: AwsRegistry, packaged: Path
+) -> None:
     folder = packaged / "1"
-    assert upload(aws, folder, MANIFEST_FILE)["result"] == "registered"
+    assert upload(handler, aws, folder, MANIFEST_FILE)["result"] == "registered"
     assert aws.store.get_version("addmul", "1").status == "registered"  # type: ignore[union-attr]
-    ready = upload(aws, folder, ARTIFACT_FILE)
+    ready = upload(handler, aws, folder, ARTIFACT_FILE)
     assert ready["result"] == "ready"
     assert ready["detail"] == f"s3://{BUCKET}/artifacts/addmul/1/{ARTIFACT_FILE}"
     history = aws.service.history("addmul").entries
-    assert upload(aws, folder, ARTIFACT_FILE)["result"] == "ready"  # duplicate: harmless
+    assert upload(handler, aws, folder, ARTIFACT_FILE)["result"] == "ready"  # duplicate: harmless
     assert aws.service.history("addmul").entries == history
     assert history[0].actor == f"s3-upload:{UPLOADER}"
 
 
-def test_artifact_then_manifest_registers(aws: AwsRegistry, packaged: Path) -> None:
-    assert upload(aws, packaged / "2", ARTIFACT_FILE)["result"] == "waiting"
+def test_artifact_then_manifest_registers(
+    handler: Handler, aws: AwsRegistry, packaged: Path
+) -> None:
+    assert upload(handler, aws, packaged / "2", ARTIFACT_FILE)["result"] == "waiting"
     assert aws.store.get_model("addmul") is None
-    assert upload(aws, packaged / "2", MANIFEST_FILE)["result"] == "ready"
+    assert upload(handler, aws, packaged / "2", MANIFEST_FILE)["result"] == "ready"
 
 
 def test_a_corrupt_upload_fails_visibly_and_a_fixed_one_recovers(
-    aws: AwsRegistry, packaged: Path, tmp_path: Path
+    handler: Handler, aws: AwsRegistry, packaged: Path, tmp_path: Path
 ) -> None:
     corrupt = tmp_path / "1"
     corrupt.mkdir()
     (corrupt / MANIFEST_FILE).write_bytes((packaged / "1" / MANIFEST_FILE).read_bytes())
     (corrupt / ARTIFACT_FILE).write_bytes(b"truncated")
-    upload(aws, corrupt, MANIFEST_FILE)
-    failed = upload(aws, corrupt, ARTIFACT_FILE)
+    upload(handler, aws, corrupt, MANIFEST_FILE)
+    failed = upload(handler, aws, corrupt, ARTIFACT_FILE)
     assert failed["result"] == "failed" and "does not match its manifest" in failed["detail"]
     stored = aws.store.get_version("addmul", "1")
     assert stored is not None and stored.status == "failed" and stored.status_reason
-    assert upload(aws, packaged / "1", ARTIFACT_FILE)["result"] == "ready"
+    assert upload(handler, aws, packaged / "1", ARTIFACT_FILE)["result"] == "ready"
 
 
 def test_a_different_artifact_for_a_ready_version_is_rejected(
-    aws: AwsRegistry, packaged: Path
+    handler: Handler, aws: AwsRegistry, packaged: Path
 ) -> None:
-    upload(aws, packaged / "1", ARTIFACT_FILE)
-    upload(aws, packaged / "1", MANIFEST_FILE)
+    upload(handler, aws, packaged / "1", ARTIFACT_FILE)
+    upload(handler, aws, packaged / "1", MANIFEST_FILE)
     other = packaged / "2"  # version 2's manifest says "2": rename it to clash with version 1
     manifest = orjson.loads((other / MANIFEST_FILE).read_bytes()) | {"version": "1"}
     key = f"artifacts/addmul/1/{MANIFEST_FILE}"
     aws.s3.put_object(Bucket=BUCKET, Key=key, Body=orjson.dumps(manifest))
-    outcome = invoke(s3_event(key))["outcomes"][0]
+    outcome = invoke(handler, s3_event(key))["outcomes"][0]
     assert outcome["result"] == "rejected" and "another artifact" in outcome["detail"]
 
 
 @pytest.mark.parametrize(
     "key", ["uploads/addmul/1/model.onnx.zst", "artifacts/addmul/1/notes+v2.txt", "artifacts/x"]
 )
-def test_other_objects_are_ignored(aws: AwsRegistry, key: str) -> None:
+def test_other_objects_are_ignored(handler: Handler, aws: AwsRegistry, key: str) -> None:
     aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
-    assert invoke(s3_event(key))["outcomes"][0]["result"] == "ignored"
-    assert invoke(s3_event(key, bucket="another-bucket"))["outcomes"][0]["result"] == "ignored"
+    assert invoke(handler, s3_event(key))["outcomes"][0]["result"] == "ignored"
+    assert (
+        invoke(handler, s3_event(key, bucket="another-bucket"))["outcomes"][0]["result"]
+        == "ignored"
+    )

@@ -1,87 +1,48 @@
-"""Lambda handler of the registry function: HTTP API requests and artifact upload events.
+"""Lambda entry point of the registry function (``functions/registry/app.py``).
 
-One function serves three triggers: ``handler`` sends S3 ``ObjectCreated`` notifications
-of the artifacts bucket to ``on_artifact_uploaded``, CloudFormation custom resource
-requests (deploys: register the model layer's versions) to ``model_layer_resource``, and
-everything else through Mangum.
+The handler is wired by ``layerserve.bootstrap.registry`` from ``LAYERSERVE_*`` settings
+on the first invocation. A deploy's custom resource is answered even when that wiring
+fails (a setting missing): CloudFormation hears ``FAILED`` with the reason instead of
+waiting for a timeout, and a stack can still be deleted.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from functools import cache
+from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from mangum import Mangum
-
-from layerserve.api.registry_app import (
-    build_registry_service,
-    build_rollups,
-    create_registry_app,
+from layerserve.adapters.model_layer_resource import (
+    Sync,
+    is_custom_resource_event,
+    on_custom_resource,
 )
-from layerserve.bootstrap import sync_model_layer
-from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
-from layerserve.lambdas.model_layer_resource import is_custom_resource_event, on_custom_resource
-from layerserve.services.registry import (
-    RegistryService,
-    UploadOutcome,
-    is_s3_event,
-    uploaded_objects,
-)
-from layerserve.services.registry.layer_sync import LayerSync
+from layerserve.bootstrap.lazy import Handler, LazyHandler
+from layerserve.bootstrap.registry import build_registry_handler
 from layerserve.settings import RegistrySettings
 
-logger = Logger(service="registry")
 
+def entry_point(build: Callable[[], Handler]) -> Handler:
+    """A handler that runs ``build()`` on its first invocation and then delegates."""
+    built = LazyHandler(build)
 
-@cache
-def registry_service() -> RegistryService:
-    """Built once per execution environment from ``LAYERSERVE_*`` settings."""
-    return build_registry_service(RegistrySettings())
-
-
-@cache
-def asgi_adapter() -> Mangum:
-    rollups = build_rollups(RegistrySettings())
-    return Mangum(create_registry_app(registry_service(), rollups=rollups), lifespan="off")
-
-
-def on_artifact_uploaded(event: dict[str, Any]) -> dict[str, Any]:
-    """Register versions from uploaded objects; storage outages raise (Lambda retries)."""
-    uploads = registry_service().uploads
-    if uploads is None:
-        raise ServiceUnavailableError("the registry has no artifacts bucket configured")
-    outcomes = []
-    for uploaded in uploaded_objects(event):
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            outcome = uploads.handle(uploaded)
-        except LayerserveError as exc:
-            if is_retryable(exc):
-                raise  # an outage: Lambda retries the event
-            # a bad manifest, a conflicting duplicate, a broken artifact: retrying cannot help
-            outcome = UploadOutcome(uploaded.bucket, uploaded.key, "rejected", exc.message)
-        logger.info("artifact upload", extra=asdict(outcome))
-        outcomes.append(asdict(outcome))
-    return {"outcomes": outcomes}
+            wired = built.get()
+        except Exception as exc:
+            if not is_custom_resource_event(event):
+                raise
+            return on_custom_resource(event, context, _failing(exc))
+        return wired(event, context)
+
+    return handler
 
 
-def on_deploy(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """A stack create, update or delete: sync the mounted model layer with the registry."""
+def _failing(exc: Exception) -> Sync:
+    def sync(actor: str) -> Any:
+        del actor
+        raise exc
 
-    def sync(actor: str) -> LayerSync:
-        models_dir = RegistrySettings().models_dir
-        return sync_model_layer(registry_service(), models_dir, actor)
-
-    return on_custom_resource(event, context, sync)
+    return sync
 
 
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if is_s3_event(event):
-        return on_artifact_uploaded(event)
-    if is_custom_resource_event(event):
-        return on_deploy(event, context)
-    response: dict[str, Any] = asgi_adapter()(event, context)  # type: ignore[arg-type]
-    return response
+handler = entry_point(lambda: build_registry_handler(RegistrySettings()))

@@ -234,13 +234,12 @@ def start_local_batch(
 ) -> S3EventPoller:
     """Everything ``layerserve dev`` needs for uploads: the bucket and idempotency table,
     the batch handler wired to these clients, and a running poller (``stop()`` it)."""
-    from layerserve.lambdas import batch
-    from layerserve.lambdas.batch.runtime import build_runtime
+    from layerserve.bootstrap.batch import build_batch_handler
     from layerserve.local.events import FakeLambdaContext
 
     ensure_uploads(s3, dynamodb, bucket, settings.idempotency_table)
     invoker = LocalInvoker()
-    batch.install(build_runtime(settings, inference, s3=s3, dynamodb=dynamodb, invoker=invoker))
+    handler = build_batch_handler(settings, inference, s3=s3, dynamodb=dynamodb, invoker=invoker)
     context = FakeLambdaContext(
         function_name="layerserve-batch",
         invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:layerserve-batch",
@@ -249,7 +248,7 @@ def start_local_batch(
         s3,
         bucket,
         settings.input_prefix,
-        lambda event: batch.handler(event, context),
+        lambda event: handler(event, context),
         invoker=invoker,
         interval_s=interval_s,
     )

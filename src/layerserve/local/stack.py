@@ -2,8 +2,11 @@
 
 By default an embedded AWS emulator (moto server) runs on 127.0.0.1 and the stack
 creates its tables and buckets there; with ``embedded_aws=False`` the handlers use
-whatever the environment names (``AWS_ENDPOINT_URL``, or real AWS). Configuration
-reaches the handlers as in Lambda: through environment variables.
+whatever the environment names (``AWS_ENDPOINT_URL``, or real AWS).
+
+Each function's handler is built by its ``layerserve.bootstrap`` factory, as in Lambda,
+from a settings object (``StackSettings``: what the template's environment variables
+say there) and clients pointed at the stack's endpoint.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -29,7 +32,21 @@ from layerserve.local.layer_registrations import only_served_layer_versions
 from layerserve.local.logs import LogSubscription, Ticker
 from layerserve.local.provision import StackNames, provision
 from layerserve.local.seed import SeededModel, seed_registry
+from layerserve.services.registry import RegistryService
+from layerserve.settings import (
+    BatchSettings,
+    GuardrailSettings,
+    InferenceSettings,
+    MetricsSettings,
+    RegistrySettings,
+)
 
+if TYPE_CHECKING:
+    from layerserve.bootstrap.lazy import Handler
+
+# The functions' modules (``layerserve.bootstrap.*``) are imported when the stack starts,
+# as Lambda imports a function's code at its init: their Powertools loggers read
+# ``POWERTOOLS_LOG_LEVEL`` then, after ``layerserve dev`` has set it.
 REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"local": "local"}
 """The access key and secret the stack prints for signing registry calls."""
@@ -55,9 +72,47 @@ class StackOptions:
     """The template's InferenceAuth for the model routes: NONE, AWS_IAM or JWT."""
 
 
+@dataclass(frozen=True, slots=True)
+class StackSettings:
+    """What each function of the stack is configured with (in Lambda: its environment)."""
+
+    registry: RegistrySettings
+    metrics: MetricsSettings
+    guardrails: GuardrailSettings
+    batch: BatchSettings
+    inference: InferenceSettings
+
+
+def stack_settings(options: StackOptions) -> StackSettings:
+    names = options.names
+    models_dir = options.models_root.resolve()
+    return StackSettings(
+        registry=RegistrySettings(
+            registry_table=names.registry_table,
+            artifacts_bucket=names.artifacts_bucket,
+            rollups_table=names.rollups_table,
+            models_dir=models_dir,
+        ),
+        metrics=MetricsSettings(rollups_table=names.rollups_table),
+        guardrails=GuardrailSettings(
+            rollups_table=names.rollups_table, registry_table=names.registry_table
+        ),
+        batch=BatchSettings(idempotency_table=names.idempotency_table),
+        inference=InferenceSettings(
+            models_dir=models_dir,
+            scratch_dir=options.scratch_dir,
+            registry_table=names.registry_table,
+            registry_ttl_s=options.registry_ttl_s,
+        ),
+    )
+
+
 class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
+        self.settings = stack_settings(options)
+        self.registry: RegistryService | None = None
+        """The registry the stack seeded (set by ``start``)."""
         self.endpoint: str | None = None
         self.seeded: list[SeededModel] = []
         self._moto: Any = None
@@ -72,14 +127,15 @@ class LocalStack:
             self._start_emulator()
         else:
             self.endpoint = os.environ.get("AWS_ENDPOINT_URL")
-        self._configure_environment()
         if self.endpoint is not None:
             provision(self.options.names, self.client("dynamodb"), self.client("s3"))
-        from layerserve.lambdas import registry
+        from layerserve.bootstrap.registry import build_registry_service
 
-        registry_service = registry.registry_service()
+        self.registry = build_registry_service(
+            self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
+        )
         self.seeded = seed_registry(
-            registry_service,
+            self.registry,
             self.options.models_root,
             self.options.canary_weight,
             self.options.canary_policy,
@@ -97,7 +153,9 @@ class LocalStack:
             self._moto.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)  # type: ignore[call-overload]
+        """A client of the stack's AWS: the emulator, ``AWS_ENDPOINT_URL`` or real AWS."""
+        region = os.environ.get("AWS_DEFAULT_REGION", REGION)
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region)  # type: ignore[call-overload]
 
     def _start_emulator(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -116,34 +174,28 @@ class LocalStack:
         }.items():
             os.environ[key] = value
 
-    def _configure_environment(self) -> None:
-        names = self.options.names
-        settings = {
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", REGION),
-            "LAYERSERVE_MODELS_DIR": str(self.options.models_root.resolve()),
-            "LAYERSERVE_SCRATCH_DIR": str(self.options.scratch_dir),
-            "LAYERSERVE_REGISTRY_TABLE": names.registry_table,
-            "LAYERSERVE_REGISTRY_TTL_S": str(self.options.registry_ttl_s),
-            "LAYERSERVE_ARTIFACTS_BUCKET": names.artifacts_bucket,
-            "LAYERSERVE_ROLLUPS_TABLE": names.rollups_table,
-            "LAYERSERVE_UPLOADS_BUCKET": names.uploads_bucket,
-            "LAYERSERVE_BATCH_IDEMPOTENCY_TABLE": names.idempotency_table,
-        }
-        if self.endpoint is not None:
-            settings["AWS_ENDPOINT_URL"] = self.endpoint
-        os.environ.update(settings)
+    def _registry_handler(self) -> Handler:
+        """The registry function, wired as in Lambda, over the stack's endpoint."""
+        from layerserve.bootstrap.registry import build_registry_handler
+
+        return build_registry_handler(
+            self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
+        )
 
     def _routes(self) -> list[Route]:
         from layerserve.bootstrap.inference import build_inference_handler
-        from layerserve.lambdas import metrics, registry
-        from layerserve.settings import InferenceSettings
+        from layerserve.bootstrap.metrics import build_metrics_handler
 
         # The metrics function's init phase: its clients exist before its first tick, which
         # would otherwise build them while requests wait for the interpreter.
-        metrics.rollups()
-        metrics.registry_actions()
-        logs = LogSubscription(lambda event: metrics.handler(event, _context("metrics")))
-        inference = build_inference_handler(InferenceSettings(), record_sink=logs.write).handler
+        fold = build_metrics_handler(self.settings.metrics, dynamodb=self.client("dynamodb"))
+        logs = LogSubscription(lambda event: fold(event, _context("metrics")))
+        inference = build_inference_handler(
+            self.settings.inference,
+            dynamodb=self.client("dynamodb"),
+            s3=self.client("s3"),
+            record_sink=logs.write,
+        ).handler
         # Deliveries at most a second apart, as CloudWatch Logs streams them: many small
         # batches, not one large one per tick that holds the interpreter while requests wait.
         self._tickers.append(Ticker(min(self.options.tick_s, LOG_DELIVERY_S), logs.flush))
@@ -159,7 +211,7 @@ class LocalStack:
             Route("/v1", inference, models, lock=v2.lock),
             Route(
                 "/registry",
-                only_served_layer_versions(registry.handler, self.options.models_root),
+                only_served_layer_versions(self._registry_handler(), self.options.models_root),
                 iam,
             ),
         ]
@@ -190,25 +242,25 @@ class LocalStack:
         """The batch function: S3 events for new uploads under the input prefix."""
         from layerserve.bootstrap import build_inference_service
         from layerserve.local.s3_events import start_local_batch
-        from layerserve.settings import BatchSettings, InferenceSettings
 
-        service = build_inference_service(InferenceSettings())  # its own "function"
+        s3, dynamodb = self.client("s3"), self.client("dynamodb")
+        # The batch function's own inference service, as in its own execution environment.
+        service = build_inference_service(self.settings.inference, dynamodb=dynamodb, s3=s3)
         self._batch = start_local_batch(
-            self.client("s3"),
-            self.client("dynamodb"),
-            self.options.names.uploads_bucket,
-            BatchSettings(),
-            service,
+            s3, dynamodb, self.options.names.uploads_bucket, self.settings.batch, service
         )
 
     def _guardrail_ticker(self) -> Ticker:
         """The metrics function's schedule: evaluate every guarded canary each tick."""
-        from layerserve.lambdas import metrics
+        from layerserve.bootstrap.guardrails import build_guardrails_handler
 
+        guardrails = build_guardrails_handler(
+            self.settings.guardrails, dynamodb=self.client("dynamodb")
+        )
         report = GuardrailReport(lambda line: print(line, flush=True))  # noqa: T201
         return Ticker(
             self.options.tick_s,
-            lambda: report.show(metrics.schedule_handler({}, _context("metrics"))),
+            lambda: report.show(guardrails({}, _context("metrics"))),
         )
 
 

@@ -1,4 +1,5 @@
-"""How a job carries on: an asynchronous invocation of this very function."""
+"""How a batch job carries on: an asynchronous invocation of this very function, and
+the time left in the current one (both over what Lambda hands the handler)."""
 
 from __future__ import annotations
 
