@@ -27,13 +27,13 @@ from starlette.responses import Response
 
 from bench.harness import NullSink, as_dict, emit, time_interleaved
 from layerserve.adapters.artifact_files import ArtifactUnpacker
+from layerserve.adapters.lambda_invocation import metrics
 from layerserve.adapters.onnx_runtime import session_options
 from layerserve.api.inference_app import NO_OPENTELEMETRY
 from layerserve.bootstrap import build_inference_service
 from layerserve.bootstrap.inference import InferenceHandler, build_inference_handler
 from layerserve.domain.layout import MANIFEST_FILE
 from layerserve.domain.manifest import Manifest
-from layerserve.lambdas.inference import metrics
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 from layerserve.services.data_plane import DataPlane, InferCall
 from layerserve.settings import InferenceSettings

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
+from layerserve.adapters import lambda_invocation as inference
 from layerserve.domain.metric_record import MetricRecord, parse_record
-from layerserve.lambdas import inference
 from tests.apigw import http_api_event, rest_api_event
 from tests.conftest import Invoke
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from mangum.types import Receive, Scope, Send
 
-from layerserve.lambdas.apigw import ApiGatewayAdapter, _KeptBodyCycle
+from layerserve.adapters.apigw import ApiGatewayAdapter, _KeptBodyCycle
 from layerserve.local.events import FakeLambdaContext, http_api_event
 
 BLOB = bytes(range(256)) * 64

@@ -3,7 +3,7 @@
 ``build_inference_handler`` builds one execution environment's function: the service over
 its adapters (``inference_service``) and the init phase that loads its default versions
 (``inference_init``), the metric observers, the FastAPI app behind the Mangum adapter, and
-the handler (``lambdas.inference``). Tests and the local stack call it with what they need
+the handler (``adapters.lambda_invocation``). Tests and the local stack call it with what they need
 (settings, clients, where metric records go). The entry module ``functions/inference/app.py``
 starts the init phase during its imports and calls ``entry_point`` with it; the SnapStart
 hooks (``lambdas.inference_snapstart``) prime and restore the ``InferenceHandler`` it built.
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from layerserve.adapters.apigw import ApiGatewayAdapter
+from layerserve.adapters.lambda_invocation import SERVICE, Handler, make_inference_handler, metrics
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.api.response_size import LambdaPayloadLimit
 from layerserve.bootstrap.inference_init import InitPhase, begin
 from layerserve.bootstrap.inference_service import reconnect_inference_service
-from layerserve.lambdas.apigw import ApiGatewayAdapter
-from layerserve.lambdas.inference import SERVICE, Handler, make_inference_handler, metrics
 from layerserve.services.data_plane import DataPlane
 from layerserve.services.inference import InferenceService
 from layerserve.services.telemetry import FanOutObserver, RequestObserver

@@ -36,10 +36,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from layerserve.adapters import lambda_invocation as inference
 from layerserve.domain.datatypes import numpy_dtype
 from layerserve.domain.errors import LayerserveError
 from layerserve.domain.manifest import Signature
-from layerserve.lambdas import inference
 from layerserve.services.inference import InferenceService
 from layerserve.services.loading import Arrays, LoadedVersion
 from layerserve.settings import InferenceSettings
