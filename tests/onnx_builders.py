@@ -87,6 +87,26 @@ def mlp(features: int = 16, hidden: int = 32, outputs: int = 4, seed: int = 0) -
     return _finish(helper.make_graph(nodes, "mlp", [x], [y], initializer=inits))
 
 
+def classifier(features: int = 4, classes: int = 3) -> onnx.ModelProto:
+    """A classifier as converters write one: ``label`` (INT64, one per row) and
+    ``probabilities`` (FP32, one row of ``classes`` per row)."""
+    weights = np.linspace(-1, 1, features * classes, dtype=np.float32).reshape(features, classes)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0),
+    ]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", features])
+    label = helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"])
+    probabilities = helper.make_tensor_value_info(
+        "probabilities", TensorProto.FLOAT, ["batch", classes]
+    )
+    graph = helper.make_graph(
+        nodes, "classifier", [x], [label, probabilities], [numpy_helper.from_array(weights, "w")]
+    )
+    return _finish(graph)
+
+
 def string_echo() -> onnx.ModelProto:
     """BYTES in, BYTES out: ``doubled = text + text`` (``StringConcat``, opset 20)."""
     x = helper.make_tensor_value_info("text", TensorProto.STRING, ["n"])

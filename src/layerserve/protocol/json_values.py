@@ -121,10 +121,22 @@ def nested_json(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "OSU":
             return np.vectorize(text, otypes=[object])(value).tolist()
-        return np.ascontiguousarray(value) if value.ndim else value[()]
+        return np.ascontiguousarray(value) if value.ndim else _scalar(value[()])
     if isinstance(value, str | bytes):
         return text(value)
-    return value  # a NumPy scalar: orjson writes it as the tensor's own element would be
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    """One element as orjson can write it. Integers become Python ints (exact): orjson
+    refuses the ``longlong``/``ulonglong`` scalars an INT64/UINT64 row yields on Linux;
+    floats stay NumPy scalars, written with their own precision (``0.1``, not
+    ``0.10000000149011612`` for FP32)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, bytes | np.str_ | np.bytes_):
+        return text(value)
+    return value
 
 
 def text(value: Any) -> str:
