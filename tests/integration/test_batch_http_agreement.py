@@ -31,7 +31,7 @@ CASES: dict[str, list[Any]] = {
     "addmul": [{"a": A, "b": B}, {"a": B, "b": A}, {"a": A, "b": A}],  # two outputs: objects
     "addmul-1d": [{"a": a, "b": b} for a, b in zip(A, B, strict=True)],  # numbers per row
     "mlp": [[round(0.1 * i - j, 3) for i in range(16)] for j in range(3)],  # one output, rank 2
-    "classifier": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [0.0, 0.0, 0.0, 0.0]],  # INT64 + FP32
+    "classifier": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [0.0] * 4],  # INT64 + FP32 out
     "echo": ["hé", "", "x y"],  # BYTES, rank 1
     "id-bytes-2d": [["hé", "a"], ["", "x y"]],  # BYTES, rank 2
     "id-fp16": [[0.1, 0.2, 65504.0], [1.5, -2.0, 0.0]],
