@@ -132,11 +132,7 @@ def _scalar(value: Any) -> Any:
     refuses the ``longlong``/``ulonglong`` scalars an INT64/UINT64 row yields on Linux;
     floats stay NumPy scalars, written with their own precision (``0.1``, not
     ``0.10000000149011612`` for FP32)."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, bytes | np.str_ | np.bytes_):
-        return text(value)
-    return value
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def text(value: Any) -> str:
