@@ -6,10 +6,10 @@ registry, so both register exactly the versions that can serve.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from layerserve.adapters.artifact_files import sha256_file
 from layerserve.adapters.layer_artifacts import LayerArtifacts
 from layerserve.adapters.layer_catalog import LayerCatalog
 from layerserve.domain.errors import ArtifactIntegrityError
@@ -46,13 +46,9 @@ def _artifact_problem(artifacts: LayerArtifacts, record: VersionRecord) -> str |
     name = f"{record.model}/{record.version}"
     expected = record.manifest.artifact
     try:
-        path = artifacts.fetch(record)
-        digest = hashlib.sha256()
-        with path.open("rb") as artifact:
-            while chunk := artifact.read(1 << 20):
-                digest.update(chunk)
+        digest = sha256_file(artifacts.fetch(record))
     except (ArtifactIntegrityError, OSError) as exc:
         return f"{name}: artifact unreadable in the model layer ({exc})"
-    if digest.hexdigest() != expected.sha256:
+    if digest != expected.sha256:
         return f"{name}: the layer's artifact does not match the sha256 in its manifest"
     return None
