@@ -20,7 +20,8 @@ from layerserve.adapters.cloudwatch_logs import (
 )
 from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.bootstrap.guardrails import make_guardrails_handler
-from layerserve.bootstrap.metrics import build_metrics_handler, build_rollups, make_metrics_handler
+from layerserve.bootstrap.metrics import build_metrics_handler, make_metrics_handler
+from layerserve.bootstrap.rollups import build_rollups
 from layerserve.domain.errors import InvalidInputError
 from layerserve.domain.guardrails import CanaryPolicy, CanaryState, Figure
 from layerserve.local.events import FakeLambdaContext
@@ -29,7 +30,7 @@ from layerserve.services.metrics.query import window_rollup
 from layerserve.settings import MetricsSettings
 from tests.guardrail_support import SCHEDULE_EVENT
 from tests.integration.test_metrics_rollups import TABLE, create_table
-from tests.metric_factories import log_events, traffic
+from tests.metric_factories import T0_MS, log_events, traffic
 from tests.registry_support import fake_aws
 
 if TYPE_CHECKING:
@@ -88,6 +89,15 @@ def test_subscription_delivery_is_folded_once(dynamodb: DynamoDBClient) -> None:
     start = datetime.fromisoformat("2025-03-01T12:00:00+00:00")
     total = window_rollup(rollups, "iris", "1", start, start + timedelta(minutes=1))
     assert (total.requests, total.errors) == (30, {"server": 3})
+
+
+def test_the_settings_retention_decides_when_rollups_expire(dynamodb: DynamoDBClient) -> None:
+    settings = MetricsSettings(rollups_table=TABLE, rollup_retention_days=2)
+    build_metrics_handler(settings, dynamodb=dynamodb)(
+        aws_payload(traffic("1", 3)), FakeLambdaContext()
+    )
+    items = dynamodb.scan(TableName=TABLE)["Items"]
+    assert {int(item["expires_at"]["N"]) for item in items} == {T0_MS // 1000 + 2 * 86_400}
 
 
 def test_the_subscription_control_message_carries_nothing(dynamodb: DynamoDBClient) -> None:
@@ -149,7 +159,7 @@ class Registry:
 
 
 def test_schedule_rolls_back_a_canary_with_an_error_spike(dynamodb: DynamoDBClient) -> None:
-    rollups = build_rollups(SETTINGS, dynamodb=dynamodb)
+    rollups = build_rollups(TABLE, dynamodb=dynamodb)
     started = datetime.now(UTC) - timedelta(minutes=5)
     start_ms = int(started.timestamp() * 1000)
     # What revision 7 of the alias routed to each side.

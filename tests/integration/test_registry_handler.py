@@ -10,6 +10,7 @@ from urllib.parse import quote_plus
 import orjson
 import pytest
 
+from layerserve.adapters.dynamodb_tables import ensure_table
 from layerserve.bootstrap.lazy import Handler
 from layerserve.bootstrap.registry import build_registry_handler
 from layerserve.domain.layout import ARTIFACT_FILE, MANIFEST_FILE
@@ -183,3 +184,20 @@ def test_other_objects_are_ignored(handler: Handler, aws: AwsRegistry, key: str)
         invoke(handler, s3_event(key, bucket="another-bucket"))["outcomes"][0]["result"]
         == "ignored"
     )
+
+
+@pytest.mark.parametrize(("rollups_table", "status"), [(None, 503), ("layerserve-metrics", 200)])
+def test_metrics_queries_are_answered_when_the_settings_name_a_rollups_table(
+    aws: AwsRegistry, packaged: Path, rollups_table: str | None, status: int
+) -> None:
+    ensure_table(aws.dynamodb, "layerserve-metrics")
+    settings = RegistrySettings(registry_table=TABLE, rollups_table=rollups_table)
+    handler = build_registry_handler(settings, dynamodb=aws.dynamodb, s3=aws.s3)
+    manifest = orjson.loads((packaged / "1" / MANIFEST_FILE).read_bytes())
+    body = orjson.dumps({"manifest": manifest, "location": "models/addmul/1"})
+    headers = {"content-type": "application/json"}
+    register = http_api_event("POST", "/registry/models/addmul/versions", body, headers)
+    assert decode_reply(invoke(handler, register)).status == 201
+    query = http_api_event("GET", "/registry/models/addmul/metrics", query="version=1")
+    reply = decode_reply(invoke(handler, query))
+    assert reply.status == status, reply.body

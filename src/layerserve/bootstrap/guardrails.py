@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.bootstrap.lazy import Handler
-from layerserve.bootstrap.metrics import build_rollups
+from layerserve.bootstrap.rollups import build_rollups
 from layerserve.services.canary.actions import RegistryCanaryActions
 from layerserve.services.canary.guardrails import CanaryActions, GuardrailOutcome, run_guardrails
 from layerserve.services.metrics.aggregation import RollupReader
@@ -45,7 +45,8 @@ def build_guardrails_handler(
     client = dynamodb or boto3.client("dynamodb")
     store = DynamoDBRegistry(settings.registry_table, client)
     actions = RegistryCanaryActions(RegistryService(store))
-    return make_guardrails_handler(actions, build_rollups(settings, dynamodb=client), clock)
+    rollups = build_rollups(settings.rollups_table, dynamodb=client)  # read only
+    return make_guardrails_handler(actions, rollups, clock)
 
 
 def make_guardrails_handler(

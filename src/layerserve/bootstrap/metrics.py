@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 
 from layerserve.adapters.cloudwatch_logs import decode_subscription
-from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.rollups import build_rollups
 from layerserve.services.metrics.aggregation import RollupWriter, fold_events
 from layerserve.settings import MetricsSettings
 
@@ -30,15 +29,10 @@ def build_metrics_handler(
     settings: MetricsSettings, *, dynamodb: DynamoDBClient | None = None
 ) -> Handler:
     """The log handler over the rollups table; the client is created here unless injected."""
-    return make_metrics_handler(build_rollups(settings, dynamodb=dynamodb))
-
-
-def build_rollups(
-    settings: MetricsSettings, *, dynamodb: DynamoDBClient | None = None
-) -> DynamoDBRollups:
-    """The rollups table, with the settings' retention."""
-    client = dynamodb or boto3.client("dynamodb")
-    return DynamoDBRollups(settings.rollups_table, client, settings.rollup_retention_days)
+    rollups = build_rollups(
+        settings.rollups_table, dynamodb=dynamodb, retention_days=settings.rollup_retention_days
+    )
+    return make_metrics_handler(rollups)
 
 
 def make_metrics_handler(rollups: RollupWriter) -> Handler:

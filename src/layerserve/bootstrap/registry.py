@@ -21,7 +21,6 @@ from aws_lambda_powertools import Logger
 from mangum import Mangum
 
 from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
-from layerserve.adapters.dynamodb_rollups import DynamoDBRollups
 from layerserve.adapters.model_layer_resource import (
     Sync,
     is_custom_resource_event,
@@ -31,6 +30,7 @@ from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.api.registry_app import create_registry_app
 from layerserve.bootstrap import sync_model_layer
 from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.rollups import build_rollups
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
 from layerserve.services.metrics.aggregation import RollupReader
 from layerserve.services.registry import (
@@ -57,10 +57,11 @@ def build_registry_handler(
     """The registry function's handler; clients are created here unless injected."""
     dynamodb = dynamodb or boto3.client("dynamodb")
     service = build_registry_service(settings, dynamodb=dynamodb, s3=s3)
+    table = settings.rollups_table  # optional: without it the API answers no metrics query
     return make_registry_handler(
         service,
         sync=partial(sync_model_layer, service, settings.models_dir),
-        rollups=build_rollups(settings, dynamodb=dynamodb),
+        rollups=build_rollups(table, dynamodb=dynamodb) if table else None,
     )
 
 
@@ -76,15 +77,6 @@ def build_registry_service(
         return RegistryService(store)
     artifacts = S3Artifacts(s3 or boto3.client("s3"))
     return RegistryService(store, artifacts=artifacts, artifacts_bucket=settings.artifacts_bucket)
-
-
-def build_rollups(
-    settings: RegistrySettings, *, dynamodb: DynamoDBClient | None = None
-) -> DynamoDBRollups | None:
-    """The metrics rollups the API reads, when a rollups table is configured."""
-    if not settings.rollups_table:
-        return None
-    return DynamoDBRollups(settings.rollups_table, dynamodb or boto3.client("dynamodb"))
 
 
 def make_registry_handler(
