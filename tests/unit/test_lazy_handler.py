@@ -27,6 +27,12 @@ import sys
 import layerserve.lambdas.registry, layerserve.lambdas.metrics
 print("onnxruntime" in sys.modules)
 """
+SERVING_NO_HTTP = """
+import sys
+import layerserve.lambdas.metrics
+from layerserve.bootstrap.guardrails import build_guardrails_handler
+print(sorted({"fastapi", "mangum", "starlette"} & set(sys.modules)))
+"""
 
 
 class Builds:
@@ -84,3 +90,11 @@ def test_functions_that_serve_no_model_do_not_import_onnxruntime() -> None:
         [sys.executable, "-c", SERVING_NO_MODEL], capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
+
+
+def test_the_metrics_function_imports_no_web_stack() -> None:
+    """Its guardrails run builds the registry service without the registry's HTTP API."""
+    result = subprocess.run(
+        [sys.executable, "-c", SERVING_NO_HTTP], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr

@@ -4,6 +4,7 @@
 - ``inference_service``: the inference service over its adapters (inference and batch);
 - ``model_layer``: registering what a deployed model layer holds;
 - ``registry``, ``batch``, ``metrics``, ``guardrails``: those functions' handlers;
+- ``registry_service``: the registry service (the registry function, the guardrails);
 - ``rollups``: the metrics rollups table (written by ``metrics``, read by the others);
 - ``lazy``: a handler built on its first invocation (the Lambda entry points).
 

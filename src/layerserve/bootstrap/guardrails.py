@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.registry_service import build_registry_service
 from layerserve.bootstrap.rollups import build_rollups
 from layerserve.services.canary.actions import RegistryCanaryActions
 from layerserve.services.canary.guardrails import CanaryActions, GuardrailOutcome, run_guardrails
 from layerserve.services.metrics.aggregation import RollupReader
-from layerserve.services.registry import RegistryService
 from layerserve.settings import GuardrailSettings
 
 if TYPE_CHECKING:
@@ -43,8 +42,9 @@ def build_guardrails_handler(
 ) -> Handler:
     """The scheduled handler over the registry and rollups tables (one DynamoDB client)."""
     client = dynamodb or boto3.client("dynamodb")
-    store = DynamoDBRegistry(settings.registry_table, client)
-    actions = RegistryCanaryActions(RegistryService(store))
+    actions = RegistryCanaryActions(
+        build_registry_service(settings.registry_table, dynamodb=client)
+    )
     rollups = build_rollups(settings.rollups_table, dynamodb=client)  # read only
     return make_guardrails_handler(actions, rollups, clock)
 

@@ -20,16 +20,15 @@ import boto3
 from aws_lambda_powertools import Logger
 from mangum import Mangum
 
-from layerserve.adapters.dynamodb_registry import DynamoDBRegistry
 from layerserve.adapters.model_layer_resource import (
     Sync,
     is_custom_resource_event,
     on_custom_resource,
 )
-from layerserve.adapters.s3_artifacts import S3Artifacts
 from layerserve.api.registry_app import create_registry_app
 from layerserve.bootstrap import sync_model_layer
 from layerserve.bootstrap.lazy import Handler
+from layerserve.bootstrap.registry_service import build_registry_service
 from layerserve.bootstrap.rollups import build_rollups
 from layerserve.domain.errors import LayerserveError, ServiceUnavailableError, is_retryable
 from layerserve.services.metrics.aggregation import RollupReader
@@ -56,27 +55,18 @@ def build_registry_handler(
 ) -> Handler:
     """The registry function's handler; clients are created here unless injected."""
     dynamodb = dynamodb or boto3.client("dynamodb")
-    service = build_registry_service(settings, dynamodb=dynamodb, s3=s3)
+    service = build_registry_service(
+        settings.registry_table,
+        dynamodb=dynamodb,
+        artifacts_bucket=settings.artifacts_bucket,
+        s3=s3,
+    )
     table = settings.rollups_table  # optional: without it the API answers no metrics query
     return make_registry_handler(
         service,
         sync=partial(sync_model_layer, service, settings.models_dir),
         rollups=build_rollups(table, dynamodb=dynamodb) if table else None,
     )
-
-
-def build_registry_service(
-    settings: RegistrySettings,
-    *,
-    dynamodb: DynamoDBClient | None = None,
-    s3: S3Client | None = None,
-) -> RegistryService:
-    """The service over DynamoDB (and S3 when an artifacts bucket is configured)."""
-    store = DynamoDBRegistry(settings.registry_table, dynamodb or boto3.client("dynamodb"))
-    if not settings.artifacts_bucket:
-        return RegistryService(store)
-    artifacts = S3Artifacts(s3 or boto3.client("s3"))
-    return RegistryService(store, artifacts=artifacts, artifacts_bucket=settings.artifacts_bucket)
 
 
 def make_registry_handler(

@@ -129,10 +129,14 @@ class LocalStack:
             self.endpoint = os.environ.get("AWS_ENDPOINT_URL")
         if self.endpoint is not None:
             provision(self.options.names, self.client("dynamodb"), self.client("s3"))
-        from layerserve.bootstrap.registry import build_registry_service
+        from layerserve.bootstrap.registry_service import build_registry_service
 
+        registry = self.settings.registry
         self.registry = build_registry_service(
-            self.settings.registry, dynamodb=self.client("dynamodb"), s3=self.client("s3")
+            registry.registry_table,
+            dynamodb=self.client("dynamodb"),
+            artifacts_bucket=registry.artifacts_bucket,
+            s3=self.client("s3"),
         )
         self.seeded = seed_registry(
             self.registry,
