@@ -61,10 +61,10 @@ def inference_handler(inference_environment: None) -> Invoke:
 def invoke_on_first_use(record_sink: Callable[[bytes], None] = stdout_line) -> Invoke:
     """The real handler, built on its first call (a cold start) from the settings then, so
     a test may set more first; metric records go to ``record_sink``."""
-    from layerserve.bootstrap.inference import OnFirstUse
+    from layerserve.bootstrap.inference import on_first_use
     from layerserve.local.events import FakeLambdaContext
 
-    function = OnFirstUse(record_sink)
+    function = on_first_use(record_sink)
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         return function.handler(event, FakeLambdaContext())

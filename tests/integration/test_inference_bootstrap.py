@@ -7,7 +7,10 @@ import time
 from pathlib import Path
 from typing import cast
 
-from layerserve.bootstrap.inference import build_inference_handler
+import pytest
+from pydantic import ValidationError
+
+from layerserve.bootstrap.inference import build_inference_handler, entry_point
 from layerserve.bootstrap.inference_init import InitPhase
 from layerserve.domain.metric_record import MetricRecord, parse_record
 from layerserve.local.events import FakeLambdaContext
@@ -75,3 +78,19 @@ def test_loading_left_to_the_first_call_counts_the_wiring_not_the_wait_before_it
     init_ms = init.wait()
     assert 2.0 <= init_ms < 60_000.0  # the wiring and the loading, not the idle hour
     assert init.wait() == init_ms  # loaded once
+
+
+def test_a_function_left_to_its_first_use_is_built_again_after_a_failure(
+    inference_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an init phase (``entry_point(None)``), each call builds the function from
+    the settings then, until one build succeeds: that function serves every later call."""
+    entry = entry_point(None)
+    event = http_api_event("POST", "/v2/models/addmul/infer", ADD)
+    monkeypatch.setenv("LAYERSERVE_MAX_LOADED_MODELS", "0")
+    with pytest.raises(ValidationError):
+        entry.handler(event, FakeLambdaContext())
+    monkeypatch.delenv("LAYERSERVE_MAX_LOADED_MODELS")
+    assert entry.handler(event, FakeLambdaContext())["statusCode"] == 200
+    assert entry.function() is entry.function()
+    assert entry.function().settings.max_body_bytes == 256 * 1024  # the environment's

@@ -26,6 +26,7 @@ from layerserve.api.inference_app import InferenceLimits, create_inference_app
 from layerserve.api.response_size import LambdaPayloadLimit
 from layerserve.bootstrap.inference_init import InitPhase, begin
 from layerserve.bootstrap.inference_service import reconnect_inference_service
+from layerserve.bootstrap.lazy import OnFirstUse
 from layerserve.services.data_plane import DataPlane
 from layerserve.services.inference import InferenceService
 from layerserve.services.telemetry import FanOutObserver, RequestObserver
@@ -135,27 +136,23 @@ def entry_point(init: InitPhase | None) -> EntryPoint:
     """The function built over the entry module's init phase, begun during its imports.
 
     Without one (it could not start: invalid settings, say), the function is built on
-    first use from the environment's settings; a failure is raised to that call (the
-    invocation's error says why) and the next call tries again.
+    first use from the environment's settings (``on_first_use``).
     """
     if init is None:
-        deferred = OnFirstUse()
-        return EntryPoint(deferred.handler, deferred.function)
+        return on_first_use()
     function = build_inference_handler(init.settings, init=init)
     return EntryPoint(function.handler, lambda: function)
 
 
-@dataclass(slots=True)
-class OnFirstUse:
-    """An inference function built when first used, from the environment's settings then."""
+def on_first_use(record_sink: RecordSink = stdout_line) -> EntryPoint:
+    """An inference function built when first used, from the environment's settings then;
+    a failure is raised to that call (the invocation's error says why) and the next call
+    tries again."""
+    function = OnFirstUse(
+        lambda: build_inference_handler(InferenceSettings(), record_sink=record_sink)
+    )
 
-    record_sink: RecordSink = stdout_line
-    built: InferenceHandler | None = None
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return function.get().handler(event, context)
 
-    def function(self) -> InferenceHandler:
-        if self.built is None:
-            self.built = build_inference_handler(InferenceSettings(), record_sink=self.record_sink)
-        return self.built
-
-    def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return self.function().handler(event, context)
+    return EntryPoint(handler, function.get)
