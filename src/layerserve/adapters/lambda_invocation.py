@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics.provider import cold_start
 from aws_lambda_powertools.shared.constants import LAMBDA_INITIALIZATION_TYPE
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from layerserve.adapters.lambda_handler import Handler as Handler  # re-exported
 from layerserve.adapters.powertools_metrics import lambda_metrics
 
 # Health and metadata requests add no metrics; that is expected, not worth a warning.
@@ -25,9 +26,6 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(service="inference")
 SERVICE = "inference"
 metrics = lambda_metrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), SERVICE)
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-"""A Lambda handler: the event and Lambda's context object (or anything with its attributes)."""
 
 
 def make_inference_handler(adapter: Handler, before_first_call: Callable[[], None]) -> Handler:

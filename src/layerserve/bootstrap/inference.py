@@ -19,7 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from layerserve.adapters.apigw import ApiGatewayAdapter
-from layerserve.adapters.lambda_invocation import SERVICE, Handler, make_inference_handler, metrics
+from layerserve.adapters.lambda_handler import Handler
+from layerserve.adapters.lambda_invocation import SERVICE, make_inference_handler, metrics
 from layerserve.adapters.metric_log import EmfSpec, MetricRecordObserver, stdout_line
 from layerserve.adapters.powertools_metrics import PowertoolsMetricsObserver
 from layerserve.api.inference_app import InferenceLimits, create_inference_app

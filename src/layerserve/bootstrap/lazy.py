@@ -8,10 +8,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-"""``handler(event, context)``: ``context`` is Lambda's context object (or anything
-with its attributes)."""
+from layerserve.adapters.lambda_handler import Handler
 
+__all__ = ["Handler", "LazyHandler", "OnFirstUse"]
 Built = TypeVar("Built")
 
 
