@@ -42,9 +42,7 @@ def array_from_json(
             f"input '{name}' has {parsed.size} elements, shape {list(shape)} needs "
             f"{element_count(shape)}"
         )
-    if dtype.kind in "iu" and parsed.dtype.kind == "f":
-        parsed = _exact_integers(parsed, data)
-    return convert_parsed(name, datatype, dtype, parsed).reshape(shape)
+    return convert_parsed(name, datatype, dtype, exact_integers(dtype, parsed, data)).reshape(shape)
 
 
 def parse_data(name: str, datatype: str, data: list[Any]) -> np.ndarray[Any, Any]:
@@ -61,8 +59,13 @@ def parse_data(name: str, datatype: str, data: list[Any]) -> np.ndarray[Any, Any
     return parsed
 
 
-def _exact_integers(parsed: np.ndarray[Any, Any], data: Any) -> np.ndarray[Any, Any]:
-    """Integers beyond int64 (UINT64 data) make NumPy choose float64: keep them exact."""
+def exact_integers(
+    dtype: np.dtype[Any], parsed: np.ndarray[Any, Any], data: Any
+) -> np.ndarray[Any, Any]:
+    """``parsed`` (``parse_data(data)``) with integers for an integer ``dtype`` kept exact:
+    values beyond int64 (UINT64 data) beside smaller ones make NumPy choose float64."""
+    if dtype.kind not in "iu" or parsed.dtype.kind != "f":
+        return parsed
     exact = np.asarray(data, dtype=object)
     if all(isinstance(value, int) and not isinstance(value, bool) for value in exact.flat):
         return exact

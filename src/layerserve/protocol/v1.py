@@ -21,6 +21,7 @@ from layerserve.domain.tensors import InferInput, InferRequest, InferResponse
 from layerserve.protocol.json_values import (
     NUMPY_JSON,
     convert_parsed,
+    exact_integers,
     nested_json,
     parse_data,
     parse_json,
@@ -59,8 +60,10 @@ def _column(spec: TensorSpec, rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def _input(spec: TensorSpec, values: list[Any]) -> InferInput:
-    parsed = parse_data(spec.name, spec.datatype, values)
-    array = convert_parsed(spec.name, spec.datatype, numpy_dtype(spec.datatype), parsed)
+    """The input's rows as V2 decodes ``data`` (integers beyond int64 kept exact)."""
+    dtype = numpy_dtype(spec.datatype)
+    parsed = exact_integers(dtype, parse_data(spec.name, spec.datatype, values), values)
+    array = convert_parsed(spec.name, spec.datatype, dtype, parsed)
     return InferInput(spec.name, spec.datatype, parsed.shape, array.reshape(parsed.shape))
 
 
