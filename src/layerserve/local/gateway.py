@@ -22,10 +22,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from layerserve.adapters.lambda_handler import Handler
 from layerserve.local.auth import Authorizer, AuthRefusal, AuthRequest
 from layerserve.local.events import FakeLambdaContext, decode_reply, http_api_event
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

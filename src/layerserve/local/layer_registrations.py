@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from layerserve.adapters.lambda_handler import Handler
 from layerserve.domain.layout import MANIFEST_FILE, layer_folder
 from layerserve.domain.manifest import Manifest
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _REGISTER = re.compile(r"^/registry/models/[^/]+/versions/?$")
 
 
