@@ -64,6 +64,23 @@ def test_invalid_inputs(fields: dict[str, object], message: str) -> None:
         decode_infer_request(body)
 
 
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None, [], {}])
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [("request", "parameters: 'binary_data_output'"), ("output", "output 'y' parameters")],
+)
+def test_binary_flags_must_be_json_booleans(value: object, where: str, message: str) -> None:
+    document: dict[str, object] = {
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}]
+    }
+    if where == "request":
+        document["parameters"] = {"binary_data_output": value}
+    else:
+        document["outputs"] = [{"name": "y", "parameters": {"binary_data": value}}]
+    with pytest.raises(InvalidInputError, match=f"{message}.* must be true or false"):
+        decode_infer_request(orjson.dumps(document))
+
+
 def test_input_without_data() -> None:
     body = orjson.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1]}]})
     with pytest.raises(InvalidInputError, match="neither 'data' nor 'binary_data_size'"):

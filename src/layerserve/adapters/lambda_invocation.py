@@ -28,21 +28,19 @@ SERVICE = "inference"
 metrics = lambda_metrics(os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "layerserve"), SERVICE)
 
 
-def make_inference_handler(adapter: Handler, before_first_call: Callable[[], None]) -> Handler:
+def make_inference_handler(adapter: Handler, await_init: Callable[[], None]) -> Handler:
     """The handler: ``adapter`` (Mangum over the app) with the logging context and metrics.
 
-    ``before_first_call`` runs once, before the first invocation is served (it awaits the
-    init phase). The first invocation is the environment's cold start, as Powertools Logger
-    decides it: unless provisioned concurrency initialised it (a SnapStart snapshot is taken
-    before any invocation, so each restored environment's first invocation is its cold start).
+    ``await_init`` runs before each invocation is served: it waits for the init phase the
+    first time and returns at once after that (``InferenceHandler.ready``). The first
+    invocation is the environment's cold start, as Powertools Logger decides it: unless
+    provisioned concurrency initialised it (a SnapStart snapshot is taken before any
+    invocation, so each restored environment's first invocation is its cold start).
     """
-    pending = [before_first_call]
     first = [os.environ.get(LAMBDA_INITIALIZATION_TYPE) != "provisioned-concurrency"]
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if pending:
-            pending[0]()
-            pending.clear()
+        await_init()
         cold, first[0] = first[0], False
         log_context(event, context, cold)
         try:

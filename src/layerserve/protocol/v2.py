@@ -52,7 +52,7 @@ def decode_infer_request(body: bytes, header_length: str | None = None) -> Infer
         inputs=inputs,
         outputs=_decode_outputs(document.get("outputs")),
         id=_optional_str(document.get("id"), "id"),
-        binary_outputs=bool(parameters.get("binary_data_output", False)),
+        binary_outputs=_flag(parameters, "binary_data_output", "parameters"),
         parameters=parameters,
     )
 
@@ -112,8 +112,9 @@ def _decode_outputs(raw: Any) -> list[RequestedOutput] | None:
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise InvalidInputError("each requested output needs a 'name'")
-        parameters = _object(item.get("parameters"), f"output '{item['name']}' parameters")
-        requested.append(RequestedOutput(item["name"], bool(parameters.get("binary_data", False))))
+        what = f"output '{item['name']}' parameters"
+        parameters = _object(item.get("parameters"), what)
+        requested.append(RequestedOutput(item["name"], _flag(parameters, "binary_data", what)))
     return requested
 
 
@@ -123,6 +124,15 @@ def _object(raw: Any, what: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{what} must be a JSON object")
     return raw
+
+
+def _flag(parameters: dict[str, Any], key: str, what: str) -> bool:
+    """A boolean parameter: JSON ``true``/``false`` (absent is false); the string
+    ``"false"`` or a number is refused rather than read as truthy."""
+    value = parameters.get(key, False)
+    if type(value) is not bool:
+        raise InvalidInputError(f"{what}: '{key}' must be true or false")
+    return value
 
 
 def _optional_str(raw: Any, what: str) -> str | None:
